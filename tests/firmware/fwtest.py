@@ -1,0 +1,35 @@
+"""Tiny helpers shared by firmware tests; runs on CPython (pytest) and MicroPython (mprun.py)."""
+
+import json
+import os
+
+try:
+    ROOT = os.getenv("GERBANG_ROOT") or None
+except AttributeError:
+    ROOT = None
+if not ROOT:
+    _here = __file__.replace("\\", "/").rsplit("/", 1)[0] if "/" in __file__ else "."
+    ROOT = _here + "/../.."
+
+SHARED_VECTORS = ROOT + "/../shared/vectors"
+GOLDEN = ROOT + "/tests/vectors"
+
+
+def load_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def raises(exc_type, fn, *args, **kwargs):
+    """Call fn and return the exception it raised; fail if it raised nothing or another type."""
+    try:
+        fn(*args, **kwargs)
+    except exc_type as e:
+        return e
+    raise AssertionError("expected %s from %r" % (exc_type.__name__, fn))
+
+
+def check(cond, msg="check failed"):
+    # assert is stripped by MicroPython at -O; tests use this instead.
+    if not cond:
+        raise AssertionError(msg)

@@ -1,0 +1,38 @@
+"""Run firmware test modules under the MicroPython unix port (the pytest of the device side).
+
+    micropython -X heapsize=112K tests/firmware/mprun.py test_cbor [test_x ...]
+
+Run from the repository root. Calls every `test_*` function of each module (no fixtures) and
+prints `N passed, N failed` as its last line; exit status 1 on any failure.
+"""
+
+import gc
+import os
+import sys
+
+sys.path.insert(0, "tests/firmware")
+sys.path.insert(0, "firmware")
+
+passed = failed = 0
+for name in sys.argv[1:]:
+    name = name.rsplit("/", 1)[-1]
+    if name.endswith(".py"):
+        name = name[:-3]
+    mod = __import__(name)
+    for attr in sorted(dir(mod)):
+        if not attr.startswith("test_"):
+            continue
+        fn = getattr(mod, attr)
+        if not callable(fn):
+            continue
+        gc.collect()
+        try:
+            fn()
+            passed += 1
+            print("PASS", name, attr)
+        except Exception as e:  # report and go on, like pytest
+            failed += 1
+            print("FAIL", name, attr)
+            sys.print_exception(e)
+print("%d passed, %d failed" % (passed, failed))
+sys.exit(1 if failed else 0)

@@ -1,0 +1,1 @@
+"""Gerbang host tools: the protocol reference implementation and the operators' CLI."""
