@@ -11,6 +11,24 @@ if not ROOT:
     _here = __file__.replace("\\", "/").rsplit("/", 1)[0] if "/" in __file__ else "."
     ROOT = _here + "/../.."
 
+try:
+    from unittest import SkipTest  # CPython: pytest reports it as a skip with the reason
+except ImportError:
+
+    class SkipTest(Exception):  # MicroPython: mprun.py counts it as skipped and prints the reason
+        pass
+
+
+def skip(reason):
+    raise SkipTest(reason)
+
+
+def on_micropython():
+    import sys
+
+    return sys.implementation.name == "micropython"
+
+
 SHARED_VECTORS = ROOT + "/../shared/vectors"
 GOLDEN = ROOT + "/tests/vectors"
 
