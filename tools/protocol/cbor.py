@@ -1,0 +1,40 @@
+"""Strict CBOR decoding on top of cbor2: no trailing bytes, no duplicate keys, capped depth and
+size, and tags kept as raw `CBORTag` objects (cbor2 would otherwise turn tag 1 into a datetime
+or tag 2 into an int, which the door's decoder does not do)."""
+
+from io import BytesIO
+from typing import Any
+
+import cbor2
+
+from .errors import ProtocolError, Reason
+
+MAX_DEPTH = 16
+
+# cbor2 decodes these tags into Python objects; keep every one as a plain CBORTag instead.
+_BUILTIN_TAGS = (0, 1, 2, 3, 4, 5, 24, 25, 28, 29, 30, 35, 36, 37, 100, 256, 258, 260, 261,
+                 262, 263, 1004, 55799)
+_RAW_TAGS = {t: (lambda value, immutable, t=t: cbor2.CBORTag(t, value)) for t in _BUILTIN_TAGS}
+
+
+def loads(data: bytes, reason: Reason = Reason.CBOR, max_size: int = 1 << 20) -> Any:
+    """Decode exactly one well-formed CBOR item; anything else raises ProtocolError(reason)."""
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise ProtocolError(reason, "not bytes")
+    if len(data) > max_size:
+        raise ProtocolError(reason, f"{len(data)} bytes is over the {max_size}-byte cap")
+    fp = BytesIO(bytes(data))
+    try:
+        value = cbor2.CBORDecoder(
+            fp, semantic_decoders=_RAW_TAGS, max_depth=MAX_DEPTH, allow_duplicate_keys=False,
+        ).decode()
+    except (cbor2.CBORDecodeError, ValueError, TypeError, OverflowError, RecursionError) as e:
+        raise ProtocolError(reason, f"not well-formed CBOR ({e})") from None
+    if fp.tell() != len(data):
+        raise ProtocolError(reason, f"{len(data) - fp.tell()} trailing bytes")
+    return value
+
+
+def dumps(value: Any) -> bytes:
+    """Deterministic encoding (RFC 8949 §4.2): shortest forms, definite lengths, sorted keys."""
+    return cbor2.dumps(value, canonical=True)

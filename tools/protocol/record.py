@@ -1,0 +1,47 @@
+"""The 32-byte scan log record (docs/PROTOCOL.md §5)."""
+
+import struct
+import zlib
+from dataclasses import dataclass
+
+from .errors import ProtocolError, Reason
+
+RECORD_SIZE = 32
+_LAYOUT = struct.Struct("<IIBBBB8s8s")  # 28 bytes, then CRC-32 of them
+CLOCK_SYNCED, CLOCK_FLOOR, CLOCK_UNKNOWN = 0, 1, 2
+FLAG_CLOCK_ALLOWED = 1
+
+
+@dataclass(frozen=True)
+class ScanRecord:
+    seq: int
+    time: int
+    decision: int
+    reason: int
+    clock: int = CLOCK_SYNCED
+    flags: int = 0
+    kid: bytes = bytes(8)
+    tag: bytes = bytes(8)
+
+    def pack(self) -> bytes:
+        body = _LAYOUT.pack(self.seq, self.time, self.decision, self.reason, self.clock,
+                            self.flags, self.kid, self.tag)
+        return body + struct.pack("<I", zlib.crc32(body))
+
+    @classmethod
+    def unpack(cls, data: bytes) -> "ScanRecord":
+        if len(data) != RECORD_SIZE:
+            raise ProtocolError(Reason.CBOR, f"a record is {RECORD_SIZE} bytes, not {len(data)}")
+        body = bytes(data[:28])
+        if struct.unpack("<I", data[28:])[0] != zlib.crc32(body):
+            raise ProtocolError(Reason.CBOR, "record CRC does not match")
+        seq, time, decision, reason, clock, flags, kid, tag = _LAYOUT.unpack(body)
+        if decision > 1 or clock > CLOCK_UNKNOWN:
+            raise ProtocolError(Reason.CBOR, "record decision or clock quality out of range")
+        return cls(seq, time, decision, reason, clock, flags, kid, tag)
+
+
+def split_records(data: bytes) -> list[ScanRecord]:
+    if len(data) % RECORD_SIZE:
+        raise ProtocolError(Reason.CBOR, "records are whole 32-byte units")
+    return [ScanRecord.unpack(data[i:i + RECORD_SIZE]) for i in range(0, len(data), RECORD_SIZE)]
