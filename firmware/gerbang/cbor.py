@@ -1,0 +1,289 @@
+"""Small strict CBOR (RFC 8949) decoder and deterministic encoder for the door unit.
+
+Decoder: one well-formed item and nothing after it, or Reject(CBOR). Rejects reserved
+additional info (28-30), indefinite lengths where not allowed, stray breaks, mixed chunks in
+indefinite strings, two-byte simple values < 32, invalid UTF-8, duplicate map keys and
+non-hashable keys, nesting deeper than MAX_DEPTH and any length larger than the bytes left
+(checked before allocating). Every tag decodes to a Tag object (no bignum conversion:
+a claim that must be an integer is never a tag).
+Encoder: shortest forms, definite lengths, sorted map keys (as cbor2 canonical=True)."""
+
+import struct
+
+from gerbang.reasons import CBOR, Reject
+from micropython import const
+
+MAX_DEPTH = const(16)
+_BREAK = const(0xFF)
+
+
+class Tag:
+    __slots__ = ("tag", "value")
+
+    def __init__(self, tag, value):
+        self.tag = tag
+        self.value = value
+
+    def __eq__(self, other):
+        return isinstance(other, Tag) and self.tag == other.tag and self.value == other.value
+
+    def __repr__(self):
+        return "Tag(%d, %r)" % (self.tag, self.value)
+
+
+class Simple:
+    """An unassigned simple value (0..19, 32..255) or undefined (23)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+    def __eq__(self, other):
+        return isinstance(other, Simple) and self.value == other.value
+
+    def __hash__(self):
+        return self.value
+
+    def __repr__(self):
+        return "simple(%d)" % self.value
+
+
+UNDEFINED = Simple(23)
+_HASHABLE = (int, str, bytes, float, bool, Simple, type(None))
+
+
+def _half(h):
+    exp = (h >> 10) & 0x1F
+    mant = h & 0x3FF
+    if exp == 0:
+        val = mant * 5.960464477539063e-08  # 2**-24
+    elif exp != 31:
+        val = (mant + 1024) * 2.0 ** (exp - 25)
+    elif mant == 0:
+        val = float("inf")
+    else:
+        val = float("nan")
+    return -val if h & 0x8000 else val
+
+
+class _Decoder:
+    def __init__(self, buf):
+        self.b = buf
+        self.p = 0
+
+    def _need(self, n):
+        if n > len(self.b) - self.p:
+            raise Reject(CBOR, "truncated CBOR")
+
+    def _arg(self, ai):
+        # Argument of a head with additional info `ai` (0..27); caller handled 28..31.
+        if ai < 24:
+            return ai
+        b = self.b
+        p = self.p
+        if ai == 24:
+            self._need(1)
+            self.p = p + 1
+            return b[p]
+        if ai == 25:
+            self._need(2)
+            self.p = p + 2
+            return b[p] << 8 | b[p + 1]
+        n = 4 if ai == 26 else 8
+        self._need(n)
+        v = 0
+        for i in range(p, p + n):
+            v = v << 8 | b[i]
+        self.p = p + n
+        return v
+
+    def _head(self):
+        self._need(1)
+        ib = self.b[self.p]
+        self.p += 1
+        return ib >> 5, ib & 0x1F
+
+    def _string(self, major, ai):
+        if ai == 31:
+            parts = []
+            while True:
+                self._need(1)
+                if self.b[self.p] == _BREAK:
+                    self.p += 1
+                    break
+                m, a = self._head()
+                if m != major or a == 31 or a > 27:
+                    raise Reject(CBOR, "bad chunk in indefinite-length string")
+                parts.append(self._string(major, a))
+            return (b"" if major == 2 else "").join(parts)
+        n = self._arg(ai)
+        self._need(n)
+        p = self.p
+        self.p = p + n
+        raw = bytes(self.b[p : p + n])
+        if major == 2:
+            return raw
+        try:
+            return raw.decode("utf-8")
+        except UnicodeError:
+            raise Reject(CBOR, "invalid UTF-8") from None
+
+    def item(self, depth):
+        if depth > MAX_DEPTH:
+            raise Reject(CBOR, "CBOR nested too deep")
+        major, ai = self._head()
+        if ai > 27:
+            if ai < 31 or major in (0, 1, 6):
+                raise Reject(CBOR, "reserved or invalid additional info")
+            if major == 7:
+                raise Reject(CBOR, "unexpected break")
+        if major == 0:
+            return self._arg(ai)
+        if major == 1:
+            return -1 - self._arg(ai)
+        if major <= 3:
+            return self._string(major, ai)
+        if major == 4:
+            out = []
+            if ai == 31:
+                while not self._at_break():
+                    out.append(self.item(depth + 1))
+            else:
+                n = self._arg(ai)
+                self._need(n)  # every item takes at least one byte
+                for _ in range(n):
+                    out.append(self.item(depth + 1))
+            return out
+        if major == 5:
+            out = {}
+            if ai == 31:
+                while not self._at_break():
+                    self._pair(out, depth)
+            else:
+                n = self._arg(ai)
+                self._need(2 * n)
+                for _ in range(n):
+                    self._pair(out, depth)
+            return out
+        if major == 6:
+            tag = self._arg(ai)
+            return Tag(tag, self.item(depth + 1))
+        # major 7
+        if ai < 20 or ai == 23:
+            return UNDEFINED if ai == 23 else Simple(ai)
+        if ai == 20:
+            return False
+        if ai == 21:
+            return True
+        if ai == 22:
+            return None
+        if ai == 24:
+            v = self._arg(24)
+            if v < 32:
+                raise Reject(CBOR, "two-byte simple value below 32")
+            return Simple(v)
+        if ai == 25:
+            return _half(self._arg(25))
+        n = 4 if ai == 26 else 8
+        self._need(n)
+        p = self.p
+        self.p = p + n
+        return struct.unpack(">f" if n == 4 else ">d", bytes(self.b[p : p + n]))[0]
+
+    def _at_break(self):
+        self._need(1)
+        if self.b[self.p] == _BREAK:
+            self.p += 1
+            return True
+        return False
+
+    def _pair(self, out, depth):
+        k = self.item(depth + 1)
+        if not isinstance(k, _HASHABLE):
+            raise Reject(CBOR, "map key type not supported")
+        v = self.item(depth + 1)
+        if k in out:
+            raise Reject(CBOR, "duplicate map key")
+        out[k] = v
+
+
+def loads(buf, reason=CBOR):
+    """Decode exactly one item from bytes/bytearray/memoryview; errors raise Reject(reason)."""
+    d = _Decoder(buf)
+    try:
+        v = d.item(0)
+        if d.p != len(buf):
+            raise Reject(reason, "trailing bytes after CBOR item")
+    except Reject as e:
+        if e.reason != reason:
+            raise Reject(reason, e.args[0]) from None
+        raise
+    return v
+
+
+def _head_into(out, major, n):
+    m = major << 5
+    if n < 24:
+        out.append(m | n)
+    elif n < 0x100:
+        out.append(m | 24)
+        out.append(n)
+    elif n < 0x10000:
+        out.append(m | 25)
+        out.extend(n.to_bytes(2, "big"))
+    elif n < 0x100000000:
+        out.append(m | 26)
+        out.extend(n.to_bytes(4, "big"))
+    else:
+        out.append(m | 27)
+        out.extend(n.to_bytes(8, "big"))
+
+
+def encode_into(out, v):
+    """Append the deterministic encoding of v (int, bytes, str, list/tuple, dict, Tag, bool,
+    None) to the bytearray `out`."""
+    if v is True or v is False:
+        out.append(0xF5 if v else 0xF4)
+    elif v is None:
+        out.append(0xF6)
+    elif isinstance(v, int):
+        if v >= 0:
+            _head_into(out, 0, v)
+        else:
+            _head_into(out, 1, -1 - v)
+    elif isinstance(v, (bytes, bytearray, memoryview)):
+        _head_into(out, 2, len(v))
+        out.extend(v)
+    elif isinstance(v, str):
+        b = v.encode()
+        _head_into(out, 3, len(b))
+        out.extend(b)
+    elif isinstance(v, (list, tuple)):
+        _head_into(out, 4, len(v))
+        for x in v:
+            encode_into(out, x)
+    elif isinstance(v, dict):
+        _head_into(out, 5, len(v))
+        items = []
+        for k in v:
+            kb = bytearray()
+            encode_into(kb, k)
+            items.append((bytes(kb), v[k]))
+        # length-first, then bytewise (RFC 8949 §4.2.3, cbor2's canonical): the host's order;
+        # for every Gerbang map it equals the §4.2.1 bytewise order
+        items.sort(key=lambda kv: (len(kv[0]), kv[0]))
+        for kb, x in items:
+            out.extend(kb)
+            encode_into(out, x)
+    elif isinstance(v, Tag):
+        _head_into(out, 6, v.tag)
+        encode_into(out, v.value)
+    else:
+        raise TypeError("cannot encode %r" % type(v))
+
+
+def dumps(v):
+    out = bytearray()
+    encode_into(out, v)
+    return bytes(out)
