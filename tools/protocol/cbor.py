@@ -32,7 +32,18 @@ def loads(data: bytes, reason: Reason = Reason.CBOR, max_size: int = 1 << 20) ->
         raise ProtocolError(reason, f"not well-formed CBOR ({e})") from None
     if fp.tell() != len(data):
         raise ProtocolError(reason, f"{len(data) - fp.tell()} trailing bytes")
-    return value
+    return _thaw(value)
+
+
+def _thaw(v: Any) -> Any:
+    """cbor2 decodes a tag's content as immutable (tuple, frozendict): give plain list/dict back."""
+    if isinstance(v, cbor2.CBORTag):
+        return cbor2.CBORTag(v.tag, _thaw(v.value))
+    if isinstance(v, list | tuple):
+        return [_thaw(x) for x in v]
+    if isinstance(v, dict) or type(v).__name__ == "frozendict":
+        return {k: _thaw(x) for k, x in v.items()}
+    return v
 
 
 def dumps(value: Any) -> bytes:

@@ -1,0 +1,39 @@
+"""`gerbang`: the operators' and technicians' command line (one tool, one subcommand per job).
+
+Each subcommand lives in its own module with a `register(subparsers)` function.
+"""
+
+import argparse
+import importlib
+import sys
+
+COMMAND_MODULES = [
+    "tools.vectors",
+    "tools.keytool",
+    "tools.scanner_emulator",
+    "tools.virtual_board",
+    "tools.energy",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gerbang", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name == name:
+                continue  # not built yet
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
