@@ -1,0 +1,150 @@
+"""GM60/GM65/GM805/GM861 "zone bit" serial command frames (pure: no hardware).
+
+Command:  7E 00 <type> <len> <addrH> <addrL> <data: len bytes> <CRC16 hi lo | AB CD>
+Reply:    02 00 00 <len> <data: len bytes> <CRC16 hi lo>
+CRC16-CCITT (XMODEM: poly 0x1021, init 0, no reflection) over type..data for a command and
+over 00 <len> <data> for a reply. "AB CD" in place of the CRC tells the module not to check.
+A write or save is acknowledged with the one data byte 00.
+"""
+
+from micropython import const
+
+HEAD = const(0x7E)
+REPLY = const(0x02)
+T_READ = const(0x07)
+T_WRITE = const(0x08)
+T_SAVE = const(0x09)
+
+# Registers (GM65 manual v1.x; the GM60/805/861 keep the same map for these).
+REG_MODE = const(0x0000)  # bits 1..0: 00 manual, 01 command, 10 continuous, 11 induction
+REG_OUTPUT = const(0x000D)  # bits 1..0: 00 serial (TTL/RS232), 01 USB keyboard, 11 USB serial
+REG_SAME_DELAY = const(0x0013)  # bit 7 enable, bits 6..0 delay in 100 ms units
+REG_BAUD = const(0x002A)  # 2 bytes, little endian divisor: 0x0139 = 9600
+REG_ALL_CODES = const(0x002C)  # 00 disable all symbologies, 01 enable all, 02 defaults
+REG_QR = const(0x003F)  # bit 0: QR enabled
+
+MODE_MANUAL = const(0)
+MODE_COMMAND = const(1)
+MODE_CONTINUOUS = const(2)
+MODE_INDUCTION = const(3)
+
+# Reply parse results (negative = no complete reply yet or not a reply).
+NEED_MORE = const(-1)
+NOT_REPLY = const(-2)
+BAD_CRC = const(-3)
+
+
+def crc16(buf, start=0, end=-1, crc=0):
+    """CRC16-CCITT/XMODEM of buf[start:end] (end -1 = to the end), no allocation."""
+    if end < 0:
+        end = len(buf)
+    for i in range(start, end):
+        crc ^= buf[i] << 8
+        for _ in range(8):
+            if crc & 0x8000:
+                crc = ((crc << 1) ^ 0x1021) & 0xFFFF
+            else:
+                crc = (crc << 1) & 0xFFFF
+    return crc
+
+
+def command(kind, addr, data, check=True):
+    """One command frame: kind is T_READ/T_WRITE/T_SAVE, data bytes (for a read: the count)."""
+    n = len(data)
+    f = bytearray(8 + n)
+    f[0] = HEAD
+    f[1] = 0
+    f[2] = kind
+    f[3] = n
+    f[4] = (addr >> 8) & 0xFF
+    f[5] = addr & 0xFF
+    f[6:6 + n] = data
+    if check:
+        c = crc16(f, 2, 6 + n)
+        f[6 + n] = c >> 8
+        f[7 + n] = c & 0xFF
+    else:
+        f[6 + n] = 0xAB
+        f[7 + n] = 0xCD
+    return bytes(f)
+
+
+def read_cmd(addr, count=1, check=True):
+    return command(T_READ, addr, bytes((count,)), check)
+
+
+def write_cmd(addr, data, check=True):
+    return command(T_WRITE, addr, data, check)
+
+
+def save_cmd(check=True):
+    # Save the registers to the module's EEPROM (survives power-off).
+    return command(T_SAVE, 0, b"\x00", check)
+
+
+def reply(data):
+    """A reply frame as the module sends it (used by tests and the host emulator)."""
+    n = len(data)
+    f = bytearray(6 + n)
+    f[0] = REPLY
+    f[3] = n
+    f[4:4 + n] = data
+    c = crc16(f, 1, 4 + n)
+    f[4 + n] = c >> 8
+    f[5 + n] = c & 0xFF
+    return bytes(f)
+
+
+def parse_reply(buf, start=0, end=-1):
+    """Parse a reply starting at buf[start]. Returns (status, data_start, data_len):
+    status > 0 is the frame length (complete, CRC good); else NEED_MORE, NOT_REPLY or BAD_CRC
+    (for BAD_CRC data_len still tells how long the bad frame was)."""
+    if end < 0:
+        end = len(buf)
+    avail = end - start
+    if avail < 1:
+        return NEED_MORE, 0, 0
+    if buf[start] != REPLY:
+        return NOT_REPLY, 0, 0
+    for i in (1, 2):
+        if avail <= i:
+            return NEED_MORE, 0, 0
+        if buf[start + i] != 0:
+            return NOT_REPLY, 0, 0
+    if avail < 4:
+        return NEED_MORE, 0, 0
+    n = buf[start + 3]
+    total = 6 + n
+    if avail < total:
+        return NEED_MORE, 0, 0
+    c = crc16(buf, start + 1, start + 4 + n)
+    if buf[start + 4 + n] != c >> 8 or buf[start + 5 + n] != c & 0xFF:
+        return BAD_CRC, start + 4, n
+    return total, start + 4, n
+
+
+def parse_command(buf, start=0, end=-1):
+    """Parse a command frame (for the emulator and tests): (status, kind, addr, data_start, n).
+    status > 0 = frame length; NEED_MORE; NOT_REPLY (not a command); BAD_CRC."""
+    if end < 0:
+        end = len(buf)
+    avail = end - start
+    if avail < 2:
+        return NEED_MORE, 0, 0, 0, 0
+    if buf[start] != HEAD or buf[start + 1] != 0:
+        return NOT_REPLY, 0, 0, 0, 0
+    if avail < 6:
+        return NEED_MORE, 0, 0, 0, 0
+    kind = buf[start + 2]
+    n = buf[start + 3]
+    addr = (buf[start + 4] << 8) | buf[start + 5]
+    total = 8 + n
+    if avail < total:
+        return NEED_MORE, 0, 0, 0, 0
+    hi = buf[start + 6 + n]
+    lo = buf[start + 7 + n]
+    if not (hi == 0xAB and lo == 0xCD):
+        c = crc16(buf, start + 2, start + 6 + n)
+        if hi != c >> 8 or lo != c & 0xFF:
+            return BAD_CRC, kind, addr, start + 6, n
+    return total, kind, addr, start + 6, n

@@ -1,0 +1,239 @@
+"""Scanner driver: framing, ACK stripping, noise, timeouts, debounce, bounded memory, configure.
+
+Fakes only at the board boundary: a UART that hands out queued bytes in chunks, a ticks clock,
+and a fake GM65 that answers command frames written to the UART.
+"""
+
+import gc
+
+from fwtest import check
+from gerbang import scanner, zonebit
+
+
+class Clock:
+    def __init__(self):
+        self.t = 1000
+
+    def ticks(self):
+        return self.t
+
+    def sleep(self, ms):
+        self.t += ms
+
+
+class FakeUART:
+    def __init__(self, chunk=64):
+        self.rx = bytearray()
+        self.tx = bytearray()
+        self.chunk = chunk
+
+    def feed(self, data):
+        self.rx.extend(data)
+
+    def any(self):
+        return len(self.rx)
+
+    def readinto(self, buf):
+        n = min(len(buf), len(self.rx), self.chunk)
+        if not n:
+            return None
+        buf[:n] = self.rx[:n]
+        self.rx = self.rx[n:]
+        return n
+
+    def write(self, data):
+        self.tx.extend(data)
+        return len(data)
+
+
+class FakeModule(FakeUART):
+    """Answers zone-bit commands like a GM65; drop_first replies are lost (to test retries)."""
+
+    def __init__(self, drop_first=0, corrupt_first=0, preamble=b""):
+        super().__init__()
+        self.regs = {0: 0xD5, 0x0D: 0x01}
+        self.drop = drop_first
+        self.corrupt = corrupt_first
+        self.frames = []
+        self.preamble = preamble
+
+    def write(self, data):
+        st, kind, addr, d0, n = zonebit.parse_command(data)
+        if st <= 0:
+            return len(data)
+        self.frames.append((kind, addr, bytes(data[d0:d0 + n])))
+        if kind == zonebit.T_READ:
+            rep = zonebit.reply(bytes((self.regs.get(addr, 0),)))
+        else:
+            if kind == zonebit.T_WRITE:
+                self.regs[addr] = data[d0]
+            rep = zonebit.reply(b"\x00")
+        if self.drop:
+            self.drop -= 1
+            return len(data)
+        if self.corrupt:
+            self.corrupt -= 1
+            rep = rep[:-1] + bytes((rep[-1] ^ 0xFF,))
+        self.feed(self.preamble + rep)
+        self.preamble = b""
+        return len(data)
+
+
+def make(uart=None, **kw):
+    clk = Clock()
+    u = uart or FakeUART()
+    return scanner.Scanner(u, clk.ticks, sleep_ms=clk.sleep, **kw), u, clk
+
+
+def drain(sc):
+    """All codes currently readable, as bytes (TOO_LONG kept as the int)."""
+    out = []
+    while True:
+        n = sc.poll()
+        if n == 0:
+            return out
+        out.append(n if n < 0 else bytes(sc.code[:n]))
+
+
+def test_reads_code_ending_in_cr():
+    sc, u, clk = make()
+    u.feed(b"GB1:ABC\r")
+    check(drain(sc) == [b"GB1:ABC"])
+
+
+def test_split_frame_within_timeout_joins():
+    sc, u, clk = make(char_timeout_ms=100)
+    u.feed(b"GB1:A")
+    check(drain(sc) == [])
+    clk.t += 50
+    u.feed(b"BC\r")
+    check(drain(sc) == [b"GB1:ABC"])
+
+
+def test_split_frame_after_timeout_is_dropped_and_resyncs():
+    sc, u, clk = make(char_timeout_ms=100)
+    u.feed(b"GB1:A")
+    check(drain(sc) == [])
+    clk.t += 150
+    u.feed(b"BC\rGB1:XY\r")
+    check(drain(sc) == [b"BC", b"GB1:XY"])
+    check(sc.timeouts == 1)
+
+
+def test_strips_ack_frames_between_and_inside_codes():
+    sc, u, clk = make()
+    ack = zonebit.reply(b"\x00")
+    u.feed(ack + b"GB1:" + ack + b"QQ\r" + zonebit.reply(b"\xd5\x01"))
+    check(drain(sc) == [b"GB1:QQ"])
+    check(sc.acks == 3)
+    u.feed(b"GB1:ZZ\r")
+    check(drain(sc) == [b"GB1:ZZ"])
+
+
+def test_noise_frame_is_dropped_next_frame_reads():
+    sc, u, clk = make()
+    u.feed(b"\x00\x13\xffGB1\x01:\rGB1:OK\r")
+    check(drain(sc) == [b"GB1:OK"])
+    check(sc.noise == 1)
+
+
+def test_crlf_suffix_and_empty_frames_ignored():
+    sc, u, clk = make()
+    u.feed(b"\r\r\nGB1:A\r\nGB1:B\r\n")
+    check(drain(sc) == [b"GB1:A", b"GB1:B"])
+
+
+def test_too_long_reported_once_then_resyncs():
+    sc, u, clk = make(max_len=32)
+    u.feed(b"X" * 500 + b"\rGB1:OK\r")
+    check(drain(sc) == [scanner.TOO_LONG, b"GB1:OK"])
+    check(sc.overflows == 1)
+
+
+def test_exactly_max_len_is_accepted():
+    sc, u, clk = make(max_len=32)
+    u.feed(b"Y" * 32 + b"\r")
+    check(drain(sc) == [b"Y" * 32])
+
+
+def test_debounce_same_code_repeated_by_module():
+    sc, u, clk = make(debounce_ms=1000)
+    for _ in range(5):  # continuous mode repeats every 300 ms while the code stays in view
+        u.feed(b"GB1:SAME\r")
+        clk.t += 300
+    check(drain(sc) == [b"GB1:SAME"])
+    sc2, u2, clk2 = make(debounce_ms=1000)
+    got = []
+    for _ in range(5):
+        u2.feed(b"GB1:SAME\r")
+        got += drain(sc2)
+        clk2.t += 300
+    check(got == [b"GB1:SAME"])
+    check(sc2.repeats == 4)
+    clk2.t += 1500  # out of view, then shown again
+    u2.feed(b"GB1:SAME\r")
+    check(drain(sc2) == [b"GB1:SAME"])
+
+
+def test_different_code_not_debounced_and_same_prefix_differs():
+    sc, u, clk = make(debounce_ms=1000)
+    u.feed(b"GB1:AB\rGB1:BA\rGB1:AB\r")
+    check(drain(sc) == [b"GB1:AB", b"GB1:BA", b"GB1:AB"])
+
+
+def test_garbage_stream_keeps_memory_bounded():
+    sc, u, clk = make(max_len=64, uart=FakeUART(chunk=64))
+    seed = 12345
+    block = bytearray(256)
+    gc.collect()
+    before = gc.mem_free() if hasattr(gc, "mem_free") else 0
+    for _ in range(200):
+        for i in range(256):
+            seed = (seed * 1103515245 + 12345) & 0x7FFFFFFF
+            block[i] = (seed >> 16) & 0xFF
+        u.feed(block)
+        drain(sc)
+    u.feed(b"\rGB1:AFTER\r")
+    check(drain(sc)[-1] == b"GB1:AFTER")
+    check(len(sc.buf) == 64 and len(sc._last) == 64)
+    gc.collect()
+    if before:
+        check(before - gc.mem_free() < 2048, "driver grew memory on garbage")
+
+
+def test_poll_with_no_data_returns_zero():
+    sc, u, clk = make()
+    check(sc.poll() == 0)
+    check(not sc.pending())
+
+
+def test_configure_writes_registers_and_checks_acks():
+    m = FakeModule()
+    sc, u, clk = make(uart=m)
+    check(sc.configure(same_delay_ms=1500) == 0)
+    check(sc.configured)
+    check(m.regs[zonebit.REG_MODE] & 3 == zonebit.MODE_CONTINUOUS)
+    check(m.regs[zonebit.REG_MODE] & 0xFC == 0xD4)  # other bits kept
+    check(m.regs[zonebit.REG_SAME_DELAY] == 0x80 | 15)
+    check(m.regs[zonebit.REG_OUTPUT] & 3 == 0)
+    check(m.regs[zonebit.REG_ALL_CODES] == 0)
+    check(m.regs[zonebit.REG_QR] == 1)
+    check(zonebit.REG_BAUD not in m.regs)
+
+
+def test_configure_retries_lost_and_corrupt_replies():
+    m = FakeModule(drop_first=1, corrupt_first=1, preamble=b"GB1:EARLY\r")
+    sc, u, clk = make(uart=m)
+    check(sc.configure() == 0)
+    reads = [f for f in m.frames if f[0] == zonebit.T_READ and f[1] == 0]
+    check(len(reads) == 3)  # lost, corrupt, good
+
+
+def test_configure_gives_up_on_silent_module():
+    sc, u, clk = make()
+    t0 = clk.t
+    failed = sc.configure(retries=2)
+    check(failed == 5)
+    check(not sc.configured)
+    check(clk.t - t0 < 10 * 2 * 320)
+    check(len(u.tx) > 0)
