@@ -8,9 +8,10 @@ from typing import Any
 
 import cbor2
 
-from tools.protocol import Reason, ScanRecord, decode_qr
+from tools.protocol import Reason, ScanRecord, cbor, decode_qr
 
-_BLOCK = re.compile(r"(<!-- example:([a-z0-9-]+) -->\n```[a-z]*\n)(.*?)(\n```)", re.S)
+# One example block: the marker line, an opening fence, the body (at least one line), a fence.
+_BLOCK = re.compile(r"(<!-- example:([a-z0-9-]+) -->\n```[a-z]*\n)(.*?)(\n```$)", re.S | re.M)
 
 
 def diag(v: Any, indent: int = 0) -> str:
@@ -25,6 +26,8 @@ def diag(v: Any, indent: int = 0) -> str:
     if isinstance(v, list):
         return "[" + ", ".join(diag(x, indent) for x in v) + "]"
     if isinstance(v, dict):
+        if not v:
+            return "{}"
         items = [f"{pad}{diag(k)}: {diag(x, indent + 1)}" for k, x in v.items()]
         return "{\n" + ",\n".join(items) + "\n" + "  " * indent + "}"
     return repr(v)
@@ -32,9 +35,9 @@ def diag(v: Any, indent: int = 0) -> str:
 
 def _nested(cose: bytes) -> str:
     """A COSE_Sign1 with its protected header and payload shown decoded (`<< >>`)."""
-    prot, unprot, payload, sig = cbor2.loads(cose).value
-    return (f"18([\n  << {diag(cbor2.loads(prot))} >>,\n  {diag(unprot)},\n"
-            f"  << {diag(cbor2.loads(payload), 1)} >>,\n  h'{sig.hex()}'\n])")
+    prot, unprot, payload, sig = cbor.loads(cose).value
+    return (f"18([\n  << {diag(cbor.loads(prot), 1)} >>,\n  {diag(unprot)},\n"
+            f"  << {diag(cbor.loads(payload), 1)} >>,\n  h'{sig.hex()}'\n])")
 
 
 def examples(v: dict[str, Any]) -> dict[str, str]:
@@ -60,7 +63,7 @@ def examples(v: dict[str, Any]) -> dict[str, str]:
 
 
 def reason_rows(doc: str) -> dict[int, str]:
-    return {int(m[1]): m[2] for m in re.finditer(r"^\| (\d+) \| ([A-Z_]+) \|", doc, re.M)}
+    return {int(m[1]): m[2] for m in re.finditer(r"^\| (\d+) \| ([A-Z][A-Z0-9_]*) \|", doc, re.M)}
 
 
 def sync_doc(path: str, vectors: dict[str, Any], write: bool) -> int:
