@@ -7,7 +7,6 @@ prints `N passed, N failed` as its last line; exit status 1 on any failure.
 """
 
 import gc
-import os
 import sys
 
 sys.path.insert(0, "tests/firmware")

@@ -10,11 +10,11 @@ from tests.conftest import SHARED_VECTORS
 from tools.protocol import (
     ProtocolError,
     Reason,
+    base45,
     load_private_key,
     public_key_bytes,
     verify_ed25519,
 )
-from tools.protocol import base45
 from tools.protocol.cose import sig_structure
 
 
