@@ -68,9 +68,10 @@ def _half(h):
 
 
 class _Decoder:
-    def __init__(self, buf):
+    def __init__(self, buf, views):
         self.b = buf
         self.p = 0
+        self.views = views
 
     def _need(self, n):
         if n > len(self.b) - self.p:
@@ -121,6 +122,8 @@ class _Decoder:
         self._need(n)
         p = self.p
         self.p = p + n
+        if major == 2 and self.views:
+            return self.b[p : p + n]
         raw = bytes(self.b[p : p + n])
         if major == 2:
             return raw
@@ -208,9 +211,12 @@ class _Decoder:
         out[k] = v
 
 
-def loads(buf, reason=CBOR):
-    """Decode exactly one item from bytes/bytearray/memoryview; errors raise Reject(reason)."""
-    d = _Decoder(buf)
+def loads(buf, reason=CBOR, views=False):
+    """Decode exactly one item from bytes/bytearray/memoryview; errors raise Reject(reason).
+
+    views=True (buf must be a memoryview): definite byte strings come back as memoryview
+    slices of buf instead of copies, for large inputs (trust bundles) and the scan path."""
+    d = _Decoder(buf, views)
     try:
         v = d.item(0)
         if d.p != len(buf):
