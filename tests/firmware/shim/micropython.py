@@ -24,3 +24,21 @@ def mem_current():
 
 def mem_peak():
     return 0
+
+
+# Viper builtins for firmware that runs viper code under CPython (the compiler injects them on
+# MicroPython). Stores into a ptr must already be masked to the element width, as on the device.
+def ptr8(buf):
+    return memoryview(buf).cast("B")
+
+
+def ptr16(buf):
+    return memoryview(buf).cast("B").cast("H")
+
+
+def ptr32(buf):
+    return memoryview(buf).cast("B").cast("I")
+
+
+def uint(value):
+    return value & 0xFFFFFFFF

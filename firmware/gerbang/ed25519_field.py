@@ -1,0 +1,170 @@
+"""Field and point arithmetic for gerbang.ed25519 (edwards25519, a = -1, extended coordinates).
+
+Reduction bounds (p = 2^255 - 19, fold(x) = (x >> 255) * 19 + (x & M), x = fold(x) mod p):
+- "reduced" values lie in (-2^24, 2^255 + 2^24) (negative values are fine: ints are signed
+  and >> floors, so the fold stays exact).
+- a product of two reduced values, or of sums of two or three of them, is < 2^524 in size;
+  one fold leaves < 2^274, a second fold leaves a reduced value again.
+- first-stage products (that only feed one more product) are folded once (< 2^261 when the
+  inputs are reduced); second-stage products of those (< 2^524) are folded twice.
+Table points are stored affine as (y + x, y - x, 2*d*x*y) mod p in one flat list: 3 ints per
+entry, 2 combs x 16 entries (entry 0 of each comb unused), so 90 big ints per base point.
+"""
+
+P = 2**255 - 19
+M = 2**255 - 1
+D2 = 16295367250680780974490674513165176452449235426866156013048779062215315747161  # 2d
+
+
+def to_extended(x, y):
+    return x, y, 1, x * y % P
+
+
+def _sqn(x, n):
+    for _ in range(n):
+        x = x * x
+        x = (x >> 255) * 19 + (x & M)
+        x = (x >> 255) * 19 + (x & M)
+    return x
+
+
+def _mul(a, b):
+    x = a * b
+    x = (x >> 255) * 19 + (x & M)
+    return (x >> 255) * 19 + (x & M)
+
+
+def inv(z):
+    """z^(p-2) mod p by the 254-squaring, 11-multiplication chain (ref10); 0 for 0."""
+    z2 = _mul(z, z)
+    z9 = _mul(_sqn(z2, 2), z)
+    z11 = _mul(z9, z2)
+    t = _mul(_mul(z11, z11), z9)  # z^(2^5 - 1)
+    t10 = _mul(_sqn(t, 5), t)
+    t20 = _mul(_sqn(t10, 10), t10)
+    t = _mul(_sqn(t20, 20), t20)
+    t50 = _mul(_sqn(t, 10), t10)
+    t100 = _mul(_sqn(t50, 50), t50)
+    t = _mul(_sqn(t100, 100), t100)
+    t = _mul(_sqn(t, 50), t50)
+    return _mul(_sqn(t, 5), z11) % P
+
+
+def _add(p1, p2):
+    # add-2008-hwcd-3 (complete for a = -1, non-square d), all terms % p: table building only
+    X1, Y1, Z1, T1 = p1
+    X2, Y2, Z2, T2 = p2
+    a = (Y1 - X1) * (Y2 - X2) % P
+    b = (Y1 + X1) * (Y2 + X2) % P
+    c = T1 * D2 * T2 % P
+    d = 2 * Z1 * Z2 % P
+    e = b - a
+    f = d - c
+    g = d + c
+    h = b + a
+    return e * f % P, g * h % P, f * g % P, e * h % P
+
+
+def madd_table(pt):
+    """Comb table of an extended point: 2 combs x 4 teeth, 32 columns (covers 256 bits)."""
+    g = [pt]
+    for _ in range(7):  # g[j] = 2^(32 j) pt
+        q = g[-1]
+        for _ in range(32):
+            q = _add(q, q)
+        g.append(q)
+    pts = []
+    for c in (0, 1):
+        ent = [(0, 1, 1, 0)]
+        for e in range(1, 16):
+            top = 3 if e >= 8 else 2 if e >= 4 else 1 if e >= 2 else 0
+            ent.append(_add(ent[e ^ (1 << top)], g[4 * c + top]))
+        pts.extend(ent[1:])
+    # batch inversion of the 30 Z (Montgomery's trick): one inversion
+    acc = [1]
+    for q in pts:
+        acc.append(acc[-1] * q[2] % P)
+    zi = inv(acc[-1])
+    tab = [0] * 96
+    for n in range(len(pts) - 1, -1, -1):
+        X, Y, Z, _ = pts[n]
+        iz = zi * acc[n] % P
+        zi = zi * Z % P
+        x = X * iz % P
+        y = Y * iz % P
+        o = 3 * (n + 1 + (n >= 15))  # skip entry 0 of each comb
+        tab[o] = (y + x) % P
+        tab[o + 1] = (y - x) % P
+        tab[o + 2] = D2 * x % P * y % P
+    return tab
+
+
+def mul2(ib, tb, ia, ta):
+    """[s]B (+ [k]A): comb indices ib/ia (from ed25519._scalar_idx), tables tb/ta.
+
+    Returns projective (X, Y, Z) with reduced (not canonical) coordinates."""
+    m = M
+    X = 0
+    Y = 1
+    Z = 1
+    T = 0
+    pairs = ((ib, tb),) if ia is None else ((ib, tb), (ia, ta))
+    for i in range(31, -1, -1):
+        if i != 31:
+            # dbl-2008-hwcd: 4 squarings (folded once) + 4 products (folded twice)
+            a = X * X
+            a = (a >> 255) * 19 + (a & m)
+            b = Y * Y
+            b = (b >> 255) * 19 + (b & m)
+            c = Z * Z
+            c = ((c >> 255) * 19 + (c & m)) * 2
+            h = a + b
+            e = X + Y
+            e = e * e
+            e = h - ((e >> 255) * 19 + (e & m))
+            g = a - b
+            f = c + g
+            X = e * f
+            X = (X >> 255) * 19 + (X & m)
+            X = (X >> 255) * 19 + (X & m)
+            Y = g * h
+            Y = (Y >> 255) * 19 + (Y & m)
+            Y = (Y >> 255) * 19 + (Y & m)
+            T = e * h
+            T = (T >> 255) * 19 + (T & m)
+            T = (T >> 255) * 19 + (T & m)
+            Z = f * g
+            Z = (Z >> 255) * 19 + (Z & m)
+            Z = (Z >> 255) * 19 + (Z & m)
+        j = 2 * i
+        for idx, tab in pairs:
+            for c in (0, 1):
+                e = idx[j + c]
+                if not e:
+                    continue
+                o = 48 * c + 3 * e
+                # madd-2008-hwcd-3 with a precomputed affine (y+x, y-x, 2dxy)
+                a = (Y - X) * tab[o + 1]
+                a = (a >> 255) * 19 + (a & m)
+                b = (Y + X) * tab[o]
+                b = (b >> 255) * 19 + (b & m)
+                c2 = T * tab[o + 2]
+                c2 = (c2 >> 255) * 19 + (c2 & m)
+                d = Z + Z
+                e = b - a
+                f = d - c2
+                g = d + c2
+                h = b + a
+                X = e * f
+                X = (X >> 255) * 19 + (X & m)
+                X = (X >> 255) * 19 + (X & m)
+                Y = g * h
+                Y = (Y >> 255) * 19 + (Y & m)
+                Y = (Y >> 255) * 19 + (Y & m)
+                T = e * h
+                T = (T >> 255) * 19 + (T & m)
+                T = (T >> 255) * 19 + (T & m)
+                Z = f * g
+                Z = (Z >> 255) * 19 + (Z & m)
+                Z = (Z >> 255) * 19 + (Z & m)
+    return X, Y, Z
