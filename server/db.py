@@ -10,6 +10,8 @@ on them, and Alembic migrations (server/migrations/) create them.
 from __future__ import annotations
 
 import json
+import os
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -456,3 +458,46 @@ def scan_query(area_id: int | None = None, device_id: str | None = None,
     if limit is not None:
         q = q.limit(limit)
     return q
+
+
+# --- migrations and seeding --------------------------------------------------------------------
+
+MIGRATIONS = os.path.join(os.path.dirname(__file__), "migrations")
+AREAS_FILE = os.path.join(os.path.dirname(__file__), "areas.json")
+_MIGRATE_LOCK = 0x6762_6462  # pg advisory lock id ("gbdb"): one migrator at a time
+
+DEFAULT_POLICY = {"min_doses": 0, "categories": 0b111110, "clock_policy": 1,
+                  "max_unsynced": 7 * 86400, "reuse_window": 0}
+
+
+def upgrade(eng: Engine, revision: str = "head") -> None:
+    """Alembic upgrade on ``eng`` (PostgreSQL: under an advisory lock, so several server
+    processes starting at once migrate exactly once)."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", MIGRATIONS)
+    with eng.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATE_LOCK})")
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+
+
+def current_revision(eng: Engine) -> str | None:
+    from alembic.migration import MigrationContext
+
+    with eng.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def seed_areas(conn: Connection, now: int) -> int:
+    """Load server/areas.json into the areas table (new areas get the default policy and a
+    fresh random tag key; existing ones are renamed only). Returns the number of areas."""
+    with open(AREAS_FILE, encoding="utf-8") as f:
+        data = json.load(f)["areas"]
+    for a in data:
+        upsert_area(conn, int(a["id"]), a["slug"], a["name"], DEFAULT_POLICY,
+                    secrets.token_bytes(16), now)
+    return len(data)
