@@ -55,11 +55,12 @@ def _kid(protected):
     return kid
 
 
-def sig_structure(protected, payload):
-    """CBOR of ["Signature1", protected, h'', payload] (RFC 9052 §4.4, external_aad empty)."""
+def sig_structure(protected, payload, external_aad=b""):
+    """CBOR of ["Signature1", protected, external_aad, payload] (RFC 9052 §4.4); Gerbang's
+    external_aad is always empty."""
     out = bytearray(_SIG1_HEAD)
     cbor.encode_into(out, protected)
-    out.append(0x40)
+    cbor.encode_into(out, external_aad)
     cbor.encode_into(out, payload)
     return out
 
