@@ -128,7 +128,7 @@ def windows(conn: Connection, area_id: int, now: int) -> list[KeyWindow]:
     current = current_key_row(live, now)
     out = []
     for i, k in enumerate(live):
-        succ = next((s for s in live[i + 1:] if s["activates_at"] > k["activates_at"]), None)
+        succ = live[i + 1] if i + 1 < len(live) else None  # ordered by (activates_at, id)
         if succ is None:
             until = None
         else:
