@@ -1,0 +1,177 @@
+"""Trust store (docs/PROTOCOL.md §3-4): chain to the pinned root, rollback, atomic install,
+broken stored files, revocation search."""
+
+import os
+import sys
+
+from fwtest import GOLDEN, check, load_json, raises
+from gerbang import cbor, cose, ed25519
+from gerbang.reasons import NO_TRUST, Reject
+from gerbang.truststore import Rollback, TrustList, TrustStore
+
+_PATH = "/tmp/gerbang-test-truststore-" + sys.implementation.name + ".bin"
+_G = None
+
+
+def _golden():
+    global _G
+    if _G is None:
+        g = load_json(GOLDEN + "/golden.json")
+        _G = {k: g[k] for k in ("now", "area", "root_pub", "bundle", "bundle_older",
+                                "tag_key", "issuer_pub", "keycert")}
+        del g
+    return _G
+
+
+def _fresh(area=None, root=None):
+    g = _golden()
+    for p in (_PATH, _PATH + ".tmp"):
+        try:
+            os.remove(p)
+        except OSError:
+            pass
+    return TrustStore(_PATH, bytes.fromhex(root or g["root_pub"]), area or g["area"])
+
+
+def _read():
+    with open(_PATH, "rb") as f:
+        return f.read()
+
+
+def test_golden_bundle_installs_and_reloads():
+    g = _golden()
+    st = _fresh()
+    check(not st.load(g["now"]) and st.trust is None and "no trust list" in st.error)
+    bundle = bytes.fromhex(g["bundle"])
+    check(st.install(bundle, g["now"]) is True)
+    tl = st.trust
+    check(tl.area == 1 and tl.serial == 5 and st.serial == 5 and tl.valid_at(g["now"]))
+    check(tl.tag_key == bytes.fromhex(g["tag_key"]))
+    issuer_kid = cose.kid_of(bytes.fromhex(g["issuer_pub"]))
+    # the golden list holds the issuer, a retired issuer and a decoy sharing the issuer's kid
+    check(len(tl.keys_for(issuer_kid)) == 2 and tl.keys_for(b"\x00" * 8) is None)
+    check(sum(len(v) for v in tl.keys.values()) == 3)
+    check(_read() == bundle)
+    try:
+        os.stat(_PATH + ".tmp")
+        check(False, "temporary file left behind")
+    except OSError:
+        pass
+    st2 = TrustStore(_PATH, bytes.fromhex(g["root_pub"]), 1)
+    check(st2.load(g["now"]) and st2.trust.serial == 5 and st2.error is None)
+    check(st2.load(None) and st2.trust.serial == 5)  # clock unknown at boot: still loads
+
+
+def test_rollback_refused_equal_serial_kept():
+    g = _golden()
+    st = _fresh()
+    check(st.install(bytes.fromhex(g["bundle_older"]), g["now"]) and st.serial == 4)
+    check(st.install(bytes.fromhex(g["bundle"]), g["now"]) and st.serial == 5)
+    e = raises(Rollback, st.install, bytes.fromhex(g["bundle_older"]), g["now"])
+    check(e.reason == NO_TRUST and "rollback" in e.args[0])
+    check(st.serial == 5 and _read() == bytes.fromhex(g["bundle"]))
+    check(st.install(bytes.fromhex(g["bundle"]), g["now"]) is False)  # same list: kept
+
+
+def test_truncated_and_garbage_bundles_rejected():
+    g = _golden()
+    st = _fresh()
+    bundle = bytes.fromhex(g["bundle"])
+    bad = [b"", b"\x00", b"garbage" * 10, bundle[:-1], bundle[: len(bundle) // 2],
+           bundle[:40], bundle + b"\x00", cbor.dumps([bundle]), cbor.dumps([b"", b""])]
+    for i in (60, len(bundle) // 2, len(bundle) - 10):  # flips in keycert, list, signature
+        b = bytearray(bundle)
+        b[i] ^= 0x04
+        bad.append(bytes(b))
+    for b in bad:
+        e = raises(Reject, st.install, b, g["now"])
+        check(e.reason == NO_TRUST)
+    check(st.trust is None and not _exists(_PATH))
+
+
+def _exists(p):
+    try:
+        os.stat(p)
+        return True
+    except OSError:
+        return False
+
+
+def test_broken_stored_file_means_no_trust():
+    g = _golden()
+    bundle = bytes.fromhex(g["bundle"])
+    for content in (bundle[:100], b"", b"\xff" * 300):
+        st = _fresh()
+        with open(_PATH, "wb") as f:
+            f.write(content)
+        check(st.load(g["now"]) is False and st.trust is None and st.error)
+    st = _fresh()
+    check(st.install(bundle, g["now"]))
+    check(not st.load(2**40))  # key certificate long past its validity (bad clock): refused
+
+
+def test_wrong_root_or_area_refused():
+    g = _golden()
+    st = _fresh(root="d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a")
+    raises(Reject, st.install, bytes.fromhex(g["bundle"]), g["now"])
+    st = _fresh(area=2)
+    e = raises(Reject, st.install, bytes.fromhex(g["bundle"]), g["now"])
+    check("area" in e.args[0])
+
+
+def test_expired_list_not_installed():
+    g = _golden()
+    st = _fresh()
+    st.install(bytes.fromhex(g["bundle"]), g["now"])
+    exp = st.trust.expires
+    st = _fresh()
+    e = raises(Reject, st.install, bytes.fromhex(g["bundle"]), exp)
+    check(e.reason == NO_TRUST)
+
+
+# A self-made chain for what the golden bundle cannot show (role, sortedness, key caps).
+_ROOT = bytes(range(32))
+_SIGNER = bytes(range(1, 33))
+_ISSUER_PUB = bytes.fromhex("3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c")
+
+
+def _bundle(role=1, revoked=b"", keys=None, area=1, serial=9):
+    root_pub = ed25519.public_key(_ROOT)
+    signer_pub = ed25519.public_key(_SIGNER)
+    kc = cose.sign(_ROOT, cbor.dumps({1: role, 2: signer_pub, 3: 0, 4: 2**32 - 1}),
+                   cose.kid_of(root_pub))
+    if keys is None:
+        keys = [[cose.kid_of(_ISSUER_PUB), _ISSUER_PUB, 0, 2**32 - 1, 1]]
+    tl = {1: area, 2: serial, 3: 100, 4: 2**31, 5: keys, 6: {}, 7: revoked, 8: bytes(16)}
+    lst = cose.sign(_SIGNER, cbor.dumps(tl), cose.kid_of(signer_pub))
+    return root_pub, cbor.dumps([kc, lst])
+
+
+def test_self_made_chain_and_its_rules():
+    root_pub, good = _bundle()
+    st = TrustStore(_PATH, root_pub, 1)
+    tl_ok = st._open(good, 1000)
+    check(tl_ok.serial == 9 and tl_ok.min_doses == 0 and tl_ok.categories == 0b111110)
+    check(tl_ok.clock_policy == 1 and tl_ok.max_unsynced == 7 * 86400 and tl_ok.reuse_window == 0)
+    h1, h2 = b"\x01" * 8, b"\x02" * 8
+    for kwargs in ({"role": 2}, {"revoked": h2 + h1}, {"revoked": h1 + h1},
+                   {"revoked": h1 + b"\x00"}, {"area": 19},
+                   {"keys": [[b"k" * 8, _ISSUER_PUB, 0, 1, 1]] * 17},
+                   {"keys": [[b"k" * 8, b"\xff" * 32, 0, 1, 1]]},  # not a curve point
+                   {"keys": [[b"k" * 8, _ISSUER_PUB, -1, 1, 1]]}):
+        _, b = _bundle(**kwargs)
+        e = raises(Reject, st._open, b, 1000)
+        check(e.reason == NO_TRUST, repr(kwargs))
+
+
+def test_revocation_binary_search():
+    tl = TrustList()
+    hashes = sorted(bytes(((i * 37) & 0xFF, i >> 8, 7, 7, 7, 7, 7, i & 1)) for i in range(0, 600, 3))
+    tl.revoked = b"".join(hashes)
+    for h in hashes:
+        check(tl.is_revoked(h))
+    for i in range(1, 600, 3):
+        check(not tl.is_revoked(bytes(((i * 37) & 0xFF, i >> 8, 7, 7, 7, 7, 7, i & 1))))
+    check(not tl.is_revoked(b"\x00" * 8) and not tl.is_revoked(b"\xff" * 8))
+    tl.revoked = b""
+    check(not tl.is_revoked(hashes[0]))
