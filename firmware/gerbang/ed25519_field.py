@@ -7,12 +7,16 @@ Reduction bounds (p = 2^255 - 19, fold(x) = (x >> 255) * 19 + (x & M), x = fold(
   one fold leaves < 2^274, a second fold leaves a reduced value again.
 - first-stage products (that only feed one more product) are folded once (< 2^261 when the
   inputs are reduced); second-stage products of those (< 2^524) are folded twice.
-Table points are stored affine as (y + x, y - x, 2*d*x*y) mod p in one flat list: 3 ints per
-entry, 2 combs x 16 entries (entry 0 of each comb unused), so 90 big ints per base point.
+Table points are stored affine as (y + x, y - x, 2*d*x*y) mod p, packed in one 2880-byte buffer
+per base point (30 entries x 3 x 32 bytes) and read back with int.from_bytes (~1 k
+instructions each, cheaper in RAM than 90 resident big ints of ~115 bytes each).
 """
+
+from micropython import const
 
 P = 2**255 - 19
 M = 2**255 - 1
+_TAB_BYTES = const(2880)
 D2 = 16295367250680780974490674513165176452449235426866156013048779062215315747161  # 2d
 
 
@@ -65,38 +69,47 @@ def _add(p1, p2):
     return e * f % P, g * h % P, f * g % P, e * h % P
 
 
+def _dbl32(q):
+    for _ in range(32):
+        q = _add(q, q)
+    return q
+
+
 def madd_table(pt):
-    """Comb table of an extended point: 2 combs x 4 teeth, 32 columns (covers 256 bits)."""
-    g = [pt]
-    for _ in range(7):  # g[j] = 2^(32 j) pt
-        q = g[-1]
-        for _ in range(32):
-            q = _add(q, q)
-        g.append(q)
-    pts = []
+    """Comb table of an extended point (2 combs x 4 teeth, 32 columns: covers 256 bits).
+
+    One bytes-like of 30 entries x 96 bytes, (y+x, y-x, 2dxy) little-endian, entry
+    (c, e) at offset 96 * (15 c + e - 1): 2880 bytes, where 90 separate ints cost ~10 KB."""
+    out = bytearray(_TAB_BYTES)
+    g = pt
     for c in (0, 1):
+        teeth = [g]  # 2^(32 (4c + j)) pt
+        for _ in range(3):
+            teeth.append(_dbl32(teeth[-1]))
+        if c == 0:
+            g = _dbl32(teeth[3])
         ent = [(0, 1, 1, 0)]
         for e in range(1, 16):
             top = 3 if e >= 8 else 2 if e >= 4 else 1 if e >= 2 else 0
-            ent.append(_add(ent[e ^ (1 << top)], g[4 * c + top]))
-        pts.extend(ent[1:])
-    # batch inversion of the 30 Z (Montgomery's trick): one inversion
-    acc = [1]
-    for q in pts:
-        acc.append(acc[-1] * q[2] % P)
-    zi = inv(acc[-1])
-    tab = [0] * 96
-    for n in range(len(pts) - 1, -1, -1):
-        X, Y, Z, _ = pts[n]
-        iz = zi * acc[n] % P
-        zi = zi * Z % P
-        x = X * iz % P
-        y = Y * iz % P
-        o = 3 * (n + 1 + (n >= 15))  # skip entry 0 of each comb
-        tab[o] = (y + x) % P
-        tab[o + 1] = (y - x) % P
-        tab[o + 2] = D2 * x % P * y % P
-    return tab
+            ent.append(_add(ent[e ^ (1 << top)], teeth[top]))
+        teeth = None
+        # batch inversion of the 15 Z (Montgomery's trick): one inversion per comb
+        acc = [1]
+        for e in range(1, 16):
+            acc.append(acc[-1] * ent[e][2] % P)
+        zi = inv(acc[-1])
+        for e in range(15, 0, -1):
+            X, Y, Z, _ = ent[e]
+            iz = zi * acc[e - 1] % P
+            zi = zi * Z % P
+            x = X * iz % P
+            y = Y * iz % P
+            o = 96 * (15 * c + e - 1)
+            out[o:o + 32] = ((y + x) % P).to_bytes(32, "little")
+            out[o + 32:o + 64] = ((y - x) % P).to_bytes(32, "little")
+            out[o + 64:o + 96] = (D2 * x % P * y % P).to_bytes(32, "little")
+            ent[e] = None
+    return out
 
 
 def mul2(ib, tb, ia, ta):
@@ -104,11 +117,13 @@ def mul2(ib, tb, ia, ta):
 
     Returns projective (X, Y, Z) with reduced (not canonical) coordinates."""
     m = M
+    fb = int.from_bytes
     X = 0
     Y = 1
     Z = 1
     T = 0
-    pairs = ((ib, tb),) if ia is None else ((ib, tb), (ia, ta))
+    pairs = ((ib, memoryview(tb)),) if ia is None else (
+        (ib, memoryview(tb)), (ia, memoryview(ta)))
     for i in range(31, -1, -1):
         if i != 31:
             # dbl-2008-hwcd: 4 squarings (folded once) + 4 products (folded twice)
@@ -142,13 +157,13 @@ def mul2(ib, tb, ia, ta):
                 e = idx[j + c]
                 if not e:
                     continue
-                o = 48 * c + 3 * e
+                o = 1440 * c + 96 * e - 96
                 # madd-2008-hwcd-3 with a precomputed affine (y+x, y-x, 2dxy)
-                a = (Y - X) * tab[o + 1]
+                a = (Y - X) * fb(tab[o + 32:o + 64], "little")
                 a = (a >> 255) * 19 + (a & m)
-                b = (Y + X) * tab[o]
+                b = (Y + X) * fb(tab[o:o + 32], "little")
                 b = (b >> 255) * 19 + (b & m)
-                c2 = T * tab[o + 2]
+                c2 = T * fb(tab[o + 64:o + 96], "little")
                 c2 = (c2 >> 255) * 19 + (c2 & m)
                 d = Z + Z
                 e = b - a
