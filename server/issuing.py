@@ -17,8 +17,8 @@ from sqlalchemy import Connection
 from tools.protocol import Certificate, Status, issue_qr
 from tools.protocol.cert import CATEGORIES, MAX_DOSES
 
-from . import auth, db, keys
-from .admin import bp, get_int, get_str, json_body, refresh_or_note, require_area
+from . import auth, db, keys, trustlists
+from .admin import bp, get_int, get_str, json_body, require_area
 from .config import now
 from .errors import ApiError, bad_request
 
@@ -55,6 +55,7 @@ def issue(area_id: int, category: int, doses: int = 0, areas: list[int] | None =
         areas = sorted(set(areas))
     with db.begin() as conn:
         area = require_area(conn, area_id)
+        created = keys.current_key(conn, area_id, t) is None
         row, priv = keys.signing_key(conn, area_id, t)
         cti = secrets.token_bytes(16)
         cert = Certificate(iss or f"GB/{area['slug']}"[:64], t, nbf, exp, cti,
@@ -65,6 +66,12 @@ def issue(area_id: int, category: int, doses: int = 0, areas: list[int] | None =
             raise ApiError(400, "too_large", f"certificate does not fit a QR: {e}") from None
         db.insert_issued_cert(conn, cti_hash=cti_hash(cti), area_id=area_id, key_id=row["id"],
                               iat=t, exp=exp, category=category)
+    if created:  # a first key was made: publish it (doors only accept listed keys)
+        try:
+            trustlists.refresh(area_id, t=t)
+        except ApiError as e:
+            if e.code not in ("no_signer", "no_kek"):
+                raise
     return {"qr": qr, "cti": cti.hex(), "area": area_id, "kid": row["kid"].hex(),
             "key_id": row["id"], "iat": t, "nbf": nbf, "exp": exp}
 
@@ -101,7 +108,6 @@ def issue_certificate(area_id: int) -> tuple[Response, int]:
         require_area(conn, area_id)
     keys.kek()
     out = issue(area_id, category, doses, areas, valid_for, nbf, iss)
-    refresh_or_note(area_id)  # a first key may have been made: publish it
     auth.note(area=area_id, kid=out["kid"], exp=out["exp"], category=category,
               revocation_hash=cti_hash(bytes.fromhex(out["cti"]))[:8].hex())
     return jsonify(out), 201

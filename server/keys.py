@@ -121,14 +121,17 @@ def create_key(conn: Connection, area_id: int, now: int, activates_at: int | Non
 
 def windows(conn: Connection, area_id: int, now: int) -> list[KeyWindow]:
     """Every live (not revoked) key of the area with its acceptance window, oldest first.
-    Keys whose window has closed are left out."""
+    Keys whose window has closed are left out. A key retires when the next key (in
+    activation order, revoked or not) activates."""
     max_validity = current_app.config["GERBANG_CERT_MAX_VALIDITY"]
-    live = [k for k in db.area_keys(conn, area_id) if k["revoked_at"] is None]
+    everything = db.area_keys(conn, area_id)  # ordered by (activates_at, id)
     max_exp = db.max_exp_by_key(conn, area_id)
-    current = current_key_row(live, now)
+    current = current_key_row(everything, now)
     out = []
-    for i, k in enumerate(live):
-        succ = live[i + 1] if i + 1 < len(live) else None  # ordered by (activates_at, id)
+    for i, k in enumerate(everything):
+        if k["revoked_at"] is not None:
+            continue
+        succ = everything[i + 1] if i + 1 < len(everything) else None
         if succ is None:
             until = None
         else:
@@ -145,10 +148,14 @@ def windows(conn: Connection, area_id: int, now: int) -> list[KeyWindow]:
     return out
 
 
-def current_key_row(live: list[dict[str, Any]], now: int) -> dict[str, Any] | None:
-    """The newest live key already active at ``now`` (the one issuing uses)."""
-    active = [k for k in live if k["activates_at"] <= now and k["revoked_at"] is None]
-    return max(active, key=lambda k: (k["activates_at"], k["id"])) if active else None
+def current_key_row(everything: list[dict[str, Any]], now: int) -> dict[str, Any] | None:
+    """The newest key already active at ``now`` — the one issuing uses — or None when there
+    is none or it was revoked (then a new key must be made; never fall back to an older one)."""
+    active = [k for k in everything if k["activates_at"] <= now]
+    if not active:
+        return None
+    newest = max(active, key=lambda k: (k["activates_at"], k["id"]))
+    return newest if newest["revoked_at"] is None else None
 
 
 def current_key(conn: Connection, area_id: int, now: int) -> dict[str, Any] | None:
@@ -176,9 +183,9 @@ def rotate_due(conn: Connection, area_id: int, now: int) -> list[str]:
     the end of the period (or now, if that moment has already passed)."""
     period = current_app.config["GERBANG_KEY_ROTATION_PERIOD"]
     lead = current_app.config["GERBANG_KEY_PREPUBLISH"]
-    live = [k for k in db.area_keys(conn, area_id) if k["revoked_at"] is None]
-    current = current_key_row(live, now)
-    pending = [k for k in live if k["activates_at"] > now]
+    everything = db.area_keys(conn, area_id)
+    current = current_key_row(everything, now)
+    pending = [k for k in everything if k["activates_at"] > now and k["revoked_at"] is None]
     if current is None and not pending:
         kid = create_key(conn, area_id, now)
         return [f"area {area_id}: first key {kid} active now"]
@@ -203,6 +210,9 @@ def revoke_key(conn: Connection, key_id: int, now: int, reason: str | None) -> d
     if row["revoked_at"] is not None:
         raise ApiError(409, "already_revoked", f"key {key_id} is already revoked")
     db.revoke_issuer_key(conn, key_id, now, reason)
+    if current_key(conn, row["area_id"], now) is None:
+        # the area's issuing key is gone: its replacement goes out in the same trust list
+        create_key(conn, row["area_id"], now)
     return db.get_issuer_key(conn, key_id)
 
 
