@@ -6,6 +6,7 @@ On the ESP32 the flash partition (esp32.Partition) plays this role; this file is
 """
 
 _ERASED = 0xFF
+_FF = {}  # block size -> one erased block, shared by every device (4 KiB allocated once)
 
 
 class FileBlockDevice:
@@ -17,7 +18,10 @@ class FileBlockDevice:
         self.path = path
         self.block_size = block_size
         self.block_count = block_count
-        self._ff = bytes([_ERASED]) * block_size
+        ff = _FF.get(block_size)
+        if ff is None:
+            ff = _FF[block_size] = bytes([_ERASED]) * block_size
+        self._ff = ff
         try:
             self._f = open(path, "r+b")
         except OSError:

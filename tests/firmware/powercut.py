@@ -33,16 +33,23 @@ class CountingBlockDevice(FileBlockDevice):
         self.erase_counts = None  # bytearray-like per-block counters when enabled
 
     def _gate(self):
-        if self.dead or (self.cut_after is not None and self.ops >= self.cut_after):
+        # False: the power is off, the write is lost. The cut itself raises PowerCut to stop
+        # the run; later writes (e.g. finalizers of abandoned files during GC) are ignored.
+        if self.dead:
+            return False
+        if self.cut_after is not None and self.ops >= self.cut_after:
             self.dead = True
             raise PowerCut()
         self.ops += 1
+        return True
 
     def _program(self, block, buf, offset):
         if self.cut_after is not None and self.ops >= self.cut_after and self.torn and \
                 not self.dead:
-            FileBlockDevice._program(self, block, memoryview(buf)[:self.torn], offset)
-        self._gate()
+            FileBlockDevice._program(self, block, memoryview(buf)[:min(self.torn, len(buf))],
+                                     offset)
+        if not self._gate():
+            return
         self.progs += 1
         self.prog_bytes += len(buf)
         if self.oplog:
@@ -51,7 +58,8 @@ class CountingBlockDevice(FileBlockDevice):
         FileBlockDevice._program(self, block, buf, offset)
 
     def _erase(self, block):
-        self._gate()
+        if not self._gate():
+            return
         self.erases += 1
         if self.erase_counts is not None:
             self.erase_counts[block] += 1
@@ -84,15 +92,23 @@ def apply_op(dev, op, data):
 class OverlayBlockDevice:
     """Reads a base image, keeps every write in RAM: mount and check an image, then discard."""
 
-    def __init__(self, base):
+    def __init__(self, base, pool):
         self.base = base
         self.bs = base.block_size
         self.blocks = {}
+        self.pool = pool  # preallocated block buffers (a fragmented 112 KiB heap has no 4 KiB)
+        self.used = 0
+
+    def _new(self):
+        if self.used >= len(self.pool):
+            raise MemoryError("overlay pool exhausted")
+        self.used += 1
+        return self.pool[self.used - 1]
 
     def _blk(self, block):
         b = self.blocks.get(block)
         if b is None:
-            b = bytearray(self.bs)
+            b = self._new()
             self.base.readblocks(block, b, 0)
             self.blocks[block] = b
         return b
@@ -115,9 +131,10 @@ class OverlayBlockDevice:
         if op == 5:
             return self.bs
         if op == 6:
-            b = self._blk(arg)
-            for i in range(self.bs):
-                b[i] = 0xFF
+            b = self.blocks.get(arg)
+            if b is None:
+                b = self.blocks[arg] = self._new()
+            b[:] = self.base._ff
             return 0
         if op in (1, 2, 3):
             return 0
