@@ -10,8 +10,9 @@ Encoder: shortest forms, definite lengths, sorted map keys (as cbor2 canonical=T
 
 import struct
 
-from gerbang.reasons import CBOR, Reject
 from micropython import const
+
+from gerbang.reasons import CBOR, Reject
 
 MAX_DEPTH = const(16)
 _BREAK = const(0xFF)

@@ -8,10 +8,11 @@ check() never raises: anything unexpected is a deny with INTERNAL."""
 
 import hashlib
 
+from micropython import const
+
 from gerbang import base45, cbor, cose, inflate
 from gerbang import reasons as R
 from gerbang.reasons import Reject
-from micropython import const
 
 MAX_TEXT = const(600)
 FLAG_CLOCK_ALLOWED = const(1)

@@ -2,9 +2,10 @@
 
 decode() checks structure only; nothing in the message is trusted until verify() says so."""
 
+from micropython import const
+
 from gerbang import cbor
 from gerbang.reasons import CBOR, COSE, Reject
-from micropython import const
 
 TAG_SIGN1 = const(18)
 ALG_EDDSA = const(-8)

@@ -8,9 +8,10 @@ means no trust (every scan NO_TRUST), never a crash."""
 
 import os
 
+from micropython import const
+
 from gerbang import cbor, cose
 from gerbang.reasons import NO_TRUST, Reject
-from micropython import const
 
 ROLE_TRUSTLIST_SIGNER = const(1)
 MAX_KEYS = const(16)
@@ -121,6 +122,27 @@ class TrustList:
         return False
 
 
+def open_keycert(raw, root_pub, now=None):
+    """Key certificate (§3) verified under the pinned root -> (signer pub, not_after).
+    Raises Reject(NO_TRUST); now=None skips the validity check (clock unknown)."""
+    if len(raw) > MAX_KEYCERT:
+        _fail("keycert over %d bytes" % MAX_KEYCERT)
+    try:
+        kc = _map(cbor.loads(_verified(raw, root_pub, "key certificate"), NO_TRUST),
+                  "key certificate")
+    except Reject as e:
+        _fail("key certificate: " + e.args[0])
+    role = _uint(_get(kc, 1, "role"), "role")
+    signer = _bstr(_get(kc, 2, "pub"), "signer pub", 32)
+    nb = _uint(_get(kc, 3, "not_before"), "not_before")
+    na = _uint(_get(kc, 4, "not_after"), "not_after")
+    if role != ROLE_TRUSTLIST_SIGNER:
+        _fail("key certificate role %d is not trust-list signer" % role)
+    if now is not None and not nb <= now < na:
+        _fail("key certificate is outside its validity")
+    return bytes(signer), na
+
+
 def open_bundle(bundle, root_pub, now=None):
     """Verify a trust bundle (§4) against the pinned root; returns a TrustList or raises
     Reject(NO_TRUST). now=None skips the key certificate's validity (clock unknown)."""
@@ -135,27 +157,14 @@ def open_bundle(bundle, root_pub, now=None):
         _fail("bundle: " + e.args[0])
     if type(parts) is not list or len(parts) != 2:
         _fail("a trust bundle is [keycert, trustlist]")
-    kc_raw = _bstr(parts[0], "keycert", maximum=MAX_KEYCERT)
-    try:
-        kc = _map(cbor.loads(_verified(kc_raw, root_pub, "key certificate"), NO_TRUST),
-                  "key certificate")
-    except Reject as e:
-        _fail("key certificate: " + e.args[0])
-    role = _uint(_get(kc, 1, "role"), "role")
-    signer = _bstr(_get(kc, 2, "pub"), "signer pub", 32)
-    nb = _uint(_get(kc, 3, "not_before"), "not_before")
-    na = _uint(_get(kc, 4, "not_after"), "not_after")
-    if role != ROLE_TRUSTLIST_SIGNER:
-        _fail("key certificate role %d is not trust-list signer" % role)
-    if now is not None and not nb <= now < na:
-        _fail("key certificate is outside its validity")
+    signer, na = open_keycert(_bstr(parts[0], "keycert"), root_pub, now)
     payload = _verified(_bstr(parts[1], "trust list"), signer, "trust list")
     try:
         m = _map(cbor.loads(payload, NO_TRUST, True), "trust list")
     except Reject as e:
         _fail("trust list: " + e.args[0])
     tl = TrustList()
-    tl.signer_pub = bytes(signer)
+    tl.signer_pub = signer
     tl.signer_not_after = na
     tl.area = _uint(_get(m, 1, "area"), "area")
     if not 1 <= tl.area <= 18:
