@@ -62,6 +62,7 @@ def _words(hexstr):
 _K = _words(_KHEX)
 _IVW = _words(_IV)
 del _KHEX
+_W = bytearray(640)  # message schedule, shared: _compress never yields, so one is enough
 
 
 @micropython.viper
@@ -205,7 +206,6 @@ class SHA512:
     def __init__(self, data=None):
         self._state = bytearray(_IVW)
         self._buf = bytearray(128)
-        self._w = bytearray(640)
         self._n = 0  # bytes buffered
         self._total = 0  # bytes hashed so far
         if data is not None:
@@ -226,10 +226,10 @@ class SHA512:
             if n < 128:
                 self._n = n
                 return
-            _compress(self._state, buf, _K, self._w)
+            _compress(self._state, buf, _K, _W)
         while ln - pos >= 128:
             buf[:] = mv[pos:pos + 128]
-            _compress(self._state, buf, _K, self._w)
+            _compress(self._state, buf, _K, _W)
             pos += 128
         self._n = ln - pos
         buf[:self._n] = mv[pos:]
@@ -243,13 +243,13 @@ class SHA512:
         for i in range(n + 1, 128):
             buf[i] = 0
         if n >= 112:
-            _compress(state, buf, _K, self._w)
+            _compress(state, buf, _K, _W)
             for i in range(128):
                 buf[i] = 0
         bits = self._total * 8
         for i in range(8):
             buf[127 - i] = (bits >> (8 * i)) & 0xFF
-        _compress(state, buf, _K, self._w)
+        _compress(state, buf, _K, _W)
         out = bytearray(64)
         for i in range(0, 64, 4):  # native 32-bit words back to big-endian bytes
             out[i] = state[i + 3]
