@@ -6,8 +6,9 @@ Overflow reasoning (why the same code is right on the ESP32 and on unix x64):
   value is kept below 2^32 by masking with _m (built from 16-bit pieces: 0xffffffff is not a
   small int on the ESP32, so viper would treat the literal as an object). On the ESP32 the
   mask is a no-op; on unix it throws away exactly the bits the ESP32 never had.
-- Only `+`, `^`, `&`, `|`, `<<` and logical `>>` on uint are used (no comparisons, no signed
-  shifts, no multiplication), and the low-32 bits of those are the same in both word sizes.
+- On the hashed data only `+`, `^`, `&`, `|`, `<<` and logical `>>` on uint are used (no
+  comparisons, no signed shifts, no multiplication), and the low 32 bits of those are the same
+  in both word sizes (loop counters are small ints and compare the same everywhere).
 - Carries between the halves come from 16-bit partial sums (at most 5 terms of < 2^16, so
   < 2^19), never from an unsigned compare.
 Under CPython (tests) the viper decorator is an identity and ptr8/ptr32/uint come from the
