@@ -182,8 +182,28 @@ def build() -> dict[str, Any]:
     }
 
 
+GOLDEN_FW = os.path.join(ROOT_DIR, "tests", "vectors", "golden_fw.txt")
+
+
 def dump(vectors: dict[str, Any]) -> str:
     return json.dumps(vectors, indent=1) + "\n"
+
+
+def dump_fw(v: dict[str, Any]) -> str:
+    """The same vectors one per line, for the door's heap: `key value`, and for certificates
+    `cert NAME ALLOW REASON CLOCK FLAGS KID TAG QR` (QR last: base45 has spaces; - = none)."""
+    lines = [f"# {v['_origin']}; same content as golden.json"]
+    lines += [f"{k} {v[k]}" for k in ("now", "area", "root_pub", "signer_pub", "bundle",
+                                      "bundle_serial", "bundle_older", "bundle_older_serial")]
+    for c in v["certificates"]:
+        lines.append(" ".join(["cert", c["name"], str(int(c["allow"])), str(c["reason"]),
+                               str(c["clock_quality"]), str(c["flags"]), c["kid"] or "-",
+                               c["subject_tag"] or "-", c["qr"]]))
+    rq, rs = v["sync_request"], v["sync_response"]
+    lines += [f"sync_request_{k} {rq[k]}" for k in ("device_id", "device_seed", "device_pub",
+                                                      "counter", "nonce", "records", "cose")]
+    lines += [f"sync_response_{k} {rs[k]}" for k in ("acked_seq", "server_time", "cose")]
+    return "\n".join(lines) + "\n"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -202,16 +222,24 @@ def run(args: argparse.Namespace) -> int:
     vectors = build()
     if args.write_doc or args.check_doc:
         return doc_examples.sync_doc(PROTOCOL_DOC, vectors, write=args.write_doc)
-    text = dump(vectors)
+    outputs = {args.out: dump(vectors), os.path.join(os.path.dirname(args.out),
+                                                      os.path.basename(GOLDEN_FW)): dump_fw(vectors)}
     if args.check:
-        with open(args.out) as f:
-            same = f.read() == text
-        print("golden vectors up to date" if same else f"{args.out} differs: run `gerbang vectors`")
-        return 0 if same else 1
+        stale = []
+        for path, text in outputs.items():
+            with open(path) as f:
+                if f.read() != text:
+                    stale.append(path)
+        for path in stale:
+            print(f"{path} differs: run `gerbang vectors`")
+        if not stale:
+            print("golden vectors up to date")
+        return 1 if stale else 0
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
-    with open(args.out, "w") as f:
-        f.write(text)
-    print(f"wrote {len(vectors['certificates'])} certificate cases to {args.out}")
+    for path, text in outputs.items():
+        with open(path, "w") as f:
+            f.write(text)
+    print(f"wrote {len(vectors['certificates'])} certificate cases to {', '.join(outputs)}")
     return 0
 
 

@@ -51,3 +51,25 @@ def check(cond, msg="check failed"):
     # assert is stripped by MicroPython at -O; tests use this instead.
     if not cond:
         raise AssertionError(msg)
+
+
+def golden():
+    """tests/vectors/golden_fw.txt (made by `gerbang vectors`) as a dict; certificates as a list
+    of dicts. Line-based so it fits the door's 112 KiB heap (golden.json does not)."""
+    out = {"certificates": []}
+    with open(GOLDEN + "/golden_fw.txt") as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if not line or line[0] == "#":
+                continue
+            key, _, rest = line.partition(" ")
+            if key != "cert":
+                out[key] = int(rest) if rest.isdigit() else rest
+                continue
+            p = rest.split(" ", 7)
+            out["certificates"].append({
+                "name": p[0], "allow": p[1] == "1", "reason": int(p[2]), "clock_quality": int(p[3]),
+                "flags": int(p[4]), "kid": None if p[5] == "-" else p[5],
+                "subject_tag": None if p[6] == "-" else p[6], "qr": p[7],
+            })
+    return out
