@@ -199,10 +199,7 @@ def _sync() -> Response:
                 values["gaps"] = gaps
         sync_db.finish(conn, device["id"], **values)
         keycert, signer = _signer(conn, t)  # after the writes: no signer -> 503, rolled back
-        bundle = None
-        tl = db.latest_trustlist(conn, state.area_id)
-        if tl is not None and tl["serial"] > req.trust_serial:
-            bundle = bytes(tl["bundle"])
+        bundle = sync_db.newer_bundle(conn, state.area_id, req.trust_serial)
     resp = SyncResponse(req.device_id, acked, t, req.nonce, keycert, bundle,
                         state.config or None)
     return Response(make_sync_response(signer, resp), status=200, mimetype=MEDIA_TYPE)

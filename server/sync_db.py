@@ -156,6 +156,17 @@ def finish(conn: Connection, device_id: str, **values: Any) -> None:
     db.update_device(conn, device_id, **values)
 
 
+def newer_bundle(conn: Connection, area_id: int, held: int) -> bytes | None:
+    """The area's current trust bundle when its serial is above ``held`` (the serial the
+    device holds), else None; the bundle bytes are read only when they are sent."""
+    t = db.trustlists.c
+    row = conn.execute(select(t.id, t.serial).where(t.area_id == area_id)
+                       .order_by(t.serial.desc()).limit(1)).first()
+    if row is None or row.serial <= held:
+        return None
+    return bytes(conn.execute(select(t.bundle).where(t.id == row.id)).scalar_one())
+
+
 def refusal(conn: Connection, device_id: str) -> dict[str, Any] | None:
     """Why claim_counter refused: the device row as it is now (None: it no longer exists)."""
     d = db.devices.c
