@@ -65,9 +65,12 @@ def needs_refresh(latest: dict[str, Any] | None, digest: bytes, t: int) -> bool:
     return latest["expires"] - t < current_app.config["GERBANG_TRUSTLIST_RESIGN_BEFORE"]
 
 
-def _refresh_in(conn: Connection, area_id: int, t: int, force: bool) -> dict[str, Any]:
-    area = conn.execute(select(db.areas).where(db.areas.c.id == area_id)
-                        .with_for_update()).first()
+def _refresh_in(conn: Connection, area_id: int, t: int, force: bool,
+                lock: bool = True) -> dict[str, Any] | None:
+    """The current list, signing a new one when due. With ``lock`` False (the read-only fast
+    path) nothing is written and None means a new list is due."""
+    q = select(db.areas).where(db.areas.c.id == area_id)
+    area = conn.execute(q.with_for_update() if lock else q).first()
     if area is None:
         raise ApiError(404, "unknown_area", f"no area {area_id}")
     area = dict(area._mapping)
@@ -80,6 +83,8 @@ def _refresh_in(conn: Connection, area_id: int, t: int, force: bool) -> dict[str
     wins, revoked, digest = _content(conn, area, t, srow["id"])
     if not force and not needs_refresh(latest, digest, t):
         return latest
+    if not lock:
+        return None
     serial = (latest["serial"] if latest else 0) + 1
     expires = min(t + current_app.config["GERBANG_TRUSTLIST_VALIDITY"], srow["not_after"])
     max_validity = current_app.config["GERBANG_CERT_MAX_VALIDITY"]
@@ -97,6 +102,11 @@ def _refresh_in(conn: Connection, area_id: int, t: int, force: bool) -> dict[str
 def refresh(area_id: int, force: bool = False, t: int | None = None) -> dict[str, Any]:
     """Bring the area's trust list up to date (own transaction); returns the current row."""
     t = now() if t is None else t
+    if not force:  # fast path: most calls find the list up to date and write nothing
+        with db.begin() as conn:
+            row = _refresh_in(conn, area_id, t, False, lock=False)
+        if row is not None:
+            return row
     for attempt in range(3):
         try:
             with db.begin() as conn:
