@@ -69,18 +69,51 @@ def _add(p1, p2):
     return e * f % P, g * h % P, f * g % P, e * h % P
 
 
+def _dbl(X, Y, Z):
+    # dbl-2008-hwcd with lazy folds (as in mul2); the result is reduced, not canonical
+    m = M
+    a = X * X
+    a = (a >> 255) * 19 + (a & m)
+    b = Y * Y
+    b = (b >> 255) * 19 + (b & m)
+    c = Z * Z
+    c = ((c >> 255) * 19 + (c & m)) * 2
+    h = a + b
+    e = X + Y
+    e = e * e
+    e = h - ((e >> 255) * 19 + (e & m))
+    g = a - b
+    f = c + g
+    return _mul(e, f), _mul(g, h), _mul(f, g), _mul(e, h)
+
+
 def _dbl32(q):
+    X, Y, Z, _ = q
     for _ in range(32):
-        q = _add(q, q)
-    return q
+        X, Y, Z, T = _dbl(X, Y, Z)
+    return X % P, Y % P, Z % P, T % P
+
+
+def _put(buf, o, *vals):
+    for v in vals:
+        buf[o:o + 32] = (v % P).to_bytes(32, "little")
+        o += 32
+
+
+def _get(buf, o, n):
+    return [int.from_bytes(buf[i:i + 32], "little") for i in range(o, o + 32 * n, 32)]
 
 
 def madd_table(pt):
     """Comb table of an extended point (2 combs x 4 teeth, 32 columns: covers 256 bits).
 
     One bytes-like of 30 entries x 96 bytes, (y+x, y-x, 2dxy) little-endian, entry
-    (c, e) at offset 96 * (15 c + e - 1): 2880 bytes, where 90 separate ints cost ~10 KB."""
+    (c, e) at offset 96 * (15 c + e - 1): 2880 bytes, where 90 separate ints cost ~10 KB.
+    The extended entries wait in one 1920-byte scratch buffer (not 60 ints) until the batch
+    inversion, so building a table needs little more heap than the table itself."""
     out = bytearray(_TAB_BYTES)
+    tmp = bytearray(1920)  # 15 extended points (X, Y, Z, T) % p of the comb being built
+    mv = memoryview(tmp)
     g = pt
     for c in (0, 1):
         teeth = [g]  # 2^(32 (4c + j)) pt
@@ -88,28 +121,124 @@ def madd_table(pt):
             teeth.append(_dbl32(teeth[-1]))
         if c == 0:
             g = _dbl32(teeth[3])
-        ent = [(0, 1, 1, 0)]
         for e in range(1, 16):
             top = 3 if e >= 8 else 2 if e >= 4 else 1 if e >= 2 else 0
-            ent.append(_add(ent[e ^ (1 << top)], teeth[top]))
-        teeth = None
-        # batch inversion of the 15 Z (Montgomery's trick): one inversion per comb
-        acc = [1]
+            low = e ^ (1 << top)
+            q = teeth[top] if not low else _add(_get(mv, 128 * (low - 1), 4), teeth[top])
+            _put(tmp, 128 * (e - 1), *q)
+        teeth = q = None
+        # batch inversion of the 15 Z (Montgomery's trick): one inversion per comb; the
+        # running products wait in the output slots (overwritten on the way back)
+        o0 = 1440 * c
+        acc = 1
         for e in range(1, 16):
-            acc.append(acc[-1] * ent[e][2] % P)
-        zi = inv(acc[-1])
+            acc = acc * int.from_bytes(mv[128 * e - 64:128 * e - 32], "little") % P
+            _put(out, o0 + 96 * (e - 1), acc)
+        zi = inv(acc)
         for e in range(15, 0, -1):
-            X, Y, Z, _ = ent[e]
-            iz = zi * acc[e - 1] % P
+            X, Y, Z, _ = _get(mv, 128 * (e - 1), 4)
+            prev = int.from_bytes(out[o0 + 96 * (e - 2):o0 + 96 * (e - 2) + 32], "little") \
+                if e > 1 else 1
+            iz = zi * prev % P
             zi = zi * Z % P
             x = X * iz % P
             y = Y * iz % P
-            o = 96 * (15 * c + e - 1)
-            out[o:o + 32] = ((y + x) % P).to_bytes(32, "little")
-            out[o + 32:o + 64] = ((y - x) % P).to_bytes(32, "little")
-            out[o + 64:o + 96] = (D2 * x % P * y % P).to_bytes(32, "little")
-            ent[e] = None
+            _put(out, o0 + 96 * (e - 1), y + x, y - x, D2 * x % P * y)
     return out
+
+
+def mul_vartime(k, pa, ib, tb):
+    """[k]A + [s]B for a one-off key (no comb table for A): A = pa affine (x, y), k < 2^256
+    in 4-bit windows (252 doublings, up to 63 additions of a 15-entry table kept as bytes,
+    1920 B), and [s]B by the base comb (ib, tb) folded into the same doublings.
+    Returns projective (X, Y, Z) with reduced coordinates."""
+    m = M
+    fb = int.from_bytes
+    # table of j*A, j = 1..15, as (Y+X, Y-X, 2dT, 2Z) % p: the cached form of add-2008-hwcd-3
+    x, y = pa
+    a1 = (x, y, 1, x * y % P)
+    tab = bytearray(1920)
+    q = a1
+    for j in range(1, 16):
+        if j == 2:
+            q = _dbl(a1[0], a1[1], 1)
+        elif j > 2:
+            q = _add(q, a1)
+        X, Y, Z, T = q
+        _put(tab, 128 * (j - 1), Y + X, Y - X, D2 * T, 2 * Z)
+    q = a1 = None
+    ta = memoryview(tab)
+    tbv = memoryview(tb)
+    kb = k.to_bytes(32, "little")
+    X = 0
+    Y = 1
+    Z = 1
+    T = 0
+    started = False
+    for pos in range(255, -1, -1):
+        if started:
+            a = X * X
+            a = (a >> 255) * 19 + (a & m)
+            b = Y * Y
+            b = (b >> 255) * 19 + (b & m)
+            c = Z * Z
+            c = ((c >> 255) * 19 + (c & m)) * 2
+            h = a + b
+            e = X + Y
+            e = e * e
+            e = h - ((e >> 255) * 19 + (e & m))
+            g = a - b
+            f = c + g
+            X = e * f
+            X = (X >> 255) * 19 + (X & m)
+            X = (X >> 255) * 19 + (X & m)
+            Y = g * h
+            Y = (Y >> 255) * 19 + (Y & m)
+            Y = (Y >> 255) * 19 + (Y & m)
+            T = e * h
+            T = (T >> 255) * 19 + (T & m)
+            T = (T >> 255) * 19 + (T & m)
+            Z = f * g
+            Z = (Z >> 255) * 19 + (Z & m)
+            Z = (Z >> 255) * 19 + (Z & m)
+        if not pos & 3:
+            j = (kb[pos >> 3] >> (pos & 4)) & 15
+            if j:
+                o = 128 * (j - 1)
+                a = (Y - X) * fb(ta[o + 32:o + 64], "little")
+                a = (a >> 255) * 19 + (a & m)
+                b = (Y + X) * fb(ta[o:o + 32], "little")
+                b = (b >> 255) * 19 + (b & m)
+                c = T * fb(ta[o + 64:o + 96], "little")
+                c = (c >> 255) * 19 + (c & m)
+                d = Z * fb(ta[o + 96:o + 128], "little")
+                d = (d >> 255) * 19 + (d & m)
+                X, Y, Z, T = _sum4(a, b, c, d)
+                started = True
+        if pos < 32:
+            for cc in (0, 1):
+                e = ib[2 * pos + cc]
+                if not e:
+                    continue
+                o = 1440 * cc + 96 * e - 96
+                a = (Y - X) * fb(tbv[o + 32:o + 64], "little")
+                a = (a >> 255) * 19 + (a & m)
+                b = (Y + X) * fb(tbv[o:o + 32], "little")
+                b = (b >> 255) * 19 + (b & m)
+                c = T * fb(tbv[o + 64:o + 96], "little")
+                c = (c >> 255) * 19 + (c & m)
+                X, Y, Z, T = _sum4(a, b, c, Z + Z)
+                started = True
+    return X, Y, Z
+
+
+def _sum4(a, b, c, d):
+    # the second half of add-2008-hwcd-3 from its four first-stage products
+    e = b - a
+    f = d - c
+    g = d + c
+    h = b + a
+    return _mul(e, f), _mul(g, h), _mul(f, g), _mul(e, h)
 
 
 def mul2(ib, tb, ia, ta):
