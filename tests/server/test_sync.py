@@ -397,8 +397,7 @@ def test_get_is_not_allowed(client, door):
 
 
 def test_no_signer_stores_nothing(app, client, clock, register_device):
-    """Without a signer the response cannot be signed: the transaction (records already
-    inserted) is rolled back."""
+    """Without a signer the response cannot be signed: refused, nothing written."""
     priv, _ = register_device("door-1")
     door = Door(client, clock, priv, "door-1")
     refused(door.sync(1, records(1, 5)), 503, "no_signer")
@@ -459,3 +458,85 @@ def test_counts_per_device_are_separate(app, client, clock, area_ready, register
     with app.app_context(), db.begin() as conn:
         n = conn.execute(select(func.count()).select_from(db.scan_records)).scalar_one()
     assert n == 60
+
+
+def test_failure_after_the_insert_rolls_everything_back(app, door, area_ready, monkeypatch):
+    """Nothing half-stored: an error after the records were inserted (here: writing the
+    device row fails) rolls back the records and the counter with them."""
+    from server import sync_db
+
+    def broken(*args: Any, **kw: Any) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(sync_db, "finish", broken)
+    refused(door.sync(1, records(1, 5)), 500, "internal")
+    monkeypatch.undo()
+    assert_untouched(app, door, area_ready)
+
+
+# --- the server's record check agrees with the reference decoder ------------------------------
+
+def _corpus() -> tuple[list[bytes], bytes]:
+    import dataclasses
+    import random
+
+    from server.sync import MAX_RECORDS
+
+    priv, other = new_private_key(), new_private_key()
+    base = SyncRequest("door-1", 5, b"N" * 16, 100, 1, records(1, 20), 3, "fw", {1: 2, 4: 9})
+    reqs = [base, dataclasses.replace(base, first_seq=0, records=b""),
+            dataclasses.replace(base, first_seq=7, records=records(7, 7 + MAX_RECORDS - 1)),
+            dataclasses.replace(base, records=records(1, 3)[:-1]),
+            dataclasses.replace(base, records=records(1, 2) + records(4, 5)),
+            dataclasses.replace(base, first_seq=2),
+            dataclasses.replace(base, first_seq=0),
+            dataclasses.replace(base, records=records(1, MAX_RECORDS + 1)),
+            dataclasses.replace(base, records=records(1, 2) + ScanRecord(3, 1, 2, 0).pack()),
+            dataclasses.replace(base, records=records(1, 2) + ScanRecord(3, 1, 1, 0, 3).pack()),
+            dataclasses.replace(base, records=records(1, 4)[:36] + b"\xee" + records(1, 4)[37:])]
+    bodies = [make_sync_request(priv, r) for r in reqs]
+    bodies.append(make_sync_request(other, base))
+    good = base.to_cbor()
+    for label in range(1, 10):
+        m = dict(good)
+        m.pop(label)
+        bodies.append(sign1(priv, pcbor.dumps(m)))
+        for bad in (-1, "x" * 40, b"\x00" * 17, 2**64, [1], {1: -1}, True, None, 1.5):
+            bodies.append(sign1(priv, pcbor.dumps({**good, label: bad})))
+    bodies += [sign1(priv, pcbor.dumps([1])), sign1(priv, b"\xa1\x01"),
+               sign1(priv, pcbor.dumps(good) + b"\x00"), b"", b"\xd2", cbor2.dumps(1)]
+    rnd = random.Random(6)
+    valid = bodies[0]
+    for _ in range(300):
+        b = bytearray(valid)
+        for _ in range(rnd.randint(1, 3)):
+            b[rnd.randrange(len(b))] = rnd.randrange(256)
+        bodies.append(bytes(b))
+    return bodies, public_key_bytes(priv)
+
+
+def test_open_request_agrees_with_open_sync_request():
+    from server.sync import open_request
+    from tools.protocol import ProtocolError, keys_by_kid, open_sync_request
+
+    bodies, pub = _corpus()
+    lookup = keys_by_kid([pub])
+
+    def outcome(fn: Any, body: bytes) -> tuple:
+        try:
+            return ("ok",) + fn(body, lookup)
+        except ProtocolError as e:
+            return ("refused", e.reason, e.message)
+
+    seen = set()
+    for body in bodies:
+        want = outcome(open_sync_request, body)
+        assert outcome(open_request, body) == want, body[:80]
+        seen.add(want[0] if want[0] == "ok" else want[2])
+    # accepted, and refused for CBOR, COSE, kid, signature, field and every record reason
+    expected = {"ok", "record CRC does not match", "record decision or clock", "records are whole",
+                "no trusted key with kid", "signature does not verify", "first_seq is 0 but",
+                "record 2 has seq 4, not 3"}
+    missing = [e for e in expected if not any(m.startswith(e) for m in seen)]
+    assert not missing, missing
+    assert len(seen) >= 20
