@@ -11,9 +11,8 @@ import gc
 import time
 
 import machine
-from micropython import const
-
 from gerbang import energy
+from micropython import const
 
 EPOCH = const(946684800)  # 2000-01-01 in unix seconds
 RTC_SIZE = const(2048)

@@ -15,9 +15,8 @@ import select
 import sys
 import time
 
-from micropython import const
-
 from gerbang import energy
+from micropython import const
 
 _VTIME = const(5)
 _VMIN = const(6)
