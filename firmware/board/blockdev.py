@@ -14,7 +14,7 @@ class FileBlockDevice:
 
     Default shape = the ESP32's filesystem partition: 512 blocks of 4 KiB (2 MiB)."""
 
-    def __init__(self, path, block_size=4096, block_count=512):
+    def __init__(self, path, block_size=4096, block_count=512, cache=True):
         self.path = path
         self.block_size = block_size
         self.block_count = block_count
@@ -33,18 +33,36 @@ class FileBlockDevice:
             self._f.write(self._ff)
             size += block_size
         self._f.flush()
+        # littlefs reads a block in many small pieces: keep the last block read (one syscall)
+        self._cache = bytearray(block_size) if cache else None
+        self._cached = -1
 
     def readblocks(self, block, buf, offset=0):
+        c = self._cache
+        if c is not None and offset + len(buf) <= self.block_size:
+            if block != self._cached:
+                self._cached = -1
+                self._read(block, c, 0)
+                self._cached = block
+            buf[:] = memoryview(c)[offset:offset + len(buf)]
+            return
+        self._read(block, buf, offset)
+
+    def _read(self, block, buf, offset):
         self._f.seek(block * self.block_size + offset)
         n = self._f.readinto(buf)
         if n != len(buf):
             raise OSError(5)  # EIO: read past the image
 
     def _program(self, block, buf, offset):
+        if block == self._cached:
+            self._cached = -1
         self._f.seek(block * self.block_size + offset)
         self._f.write(buf)
 
     def _erase(self, block):
+        if block == self._cached:
+            self._cached = -1
         self._f.seek(block * self.block_size)
         self._f.write(self._ff)
 

@@ -20,8 +20,8 @@ _OP = "<BIII"  # kind (1 program, 2 erase), block, offset, length
 
 class CountingBlockDevice(FileBlockDevice):
     def __init__(self, path, block_size=4096, block_count=512, cut_after=None, torn=0,
-                 oplog=None):
-        FileBlockDevice.__init__(self, path, block_size, block_count)
+                 oplog=None, cache=False):
+        FileBlockDevice.__init__(self, path, block_size, block_count, cache)
         self.ops = 0
         self.progs = 0
         self.erases = 0

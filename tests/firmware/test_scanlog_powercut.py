@@ -67,7 +67,7 @@ def _base_image(vfs):
         os.remove(path)
     except OSError:
         pass
-    dev = FileBlockDevice(path)
+    dev = FileBlockDevice(path, cache=False)
     vfs.VfsLfs2.mkfs(dev)
     vfs.mount(vfs.VfsLfs2(dev, mtime=False), MNT)
     try:
@@ -240,7 +240,7 @@ def _replay_all(vfs, run, total, base, torn):
     from powercut import OverlayBlockDevice, apply_op, read_op
 
     _copy(base, WORK + "/replay.img")
-    img = FileBlockDevice(WORK + "/replay.img")
+    img = FileBlockDevice(WORK + "/replay.img", cache=False)
     hdr = bytearray(13)
     data = _BUF2
     checked = 0
@@ -332,7 +332,7 @@ def test_real_cut_matches_replay_for_a_sample():
             dev.close()
             # the same image by replaying n recorded ops (plus the torn prefix)
             _copy(base, WORK + "/replay.img")
-            img = FileBlockDevice(WORK + "/replay.img")
+            img = FileBlockDevice(WORK + "/replay.img", cache=False)
             hdr, data = bytearray(13), _BUF2
             with open(WORK + "/ops.bin", "rb") as f:
                 for k in range(n + 1):
@@ -343,7 +343,7 @@ def test_real_cut_matches_replay_for_a_sample():
                         FileBlockDevice._program(img, op[1], memoryview(data)[:torn], op[2])
             img.close()
             check(_same(WORK + "/cut.img", WORK + "/replay.img"), "image differs at %d" % n)
-            cut = FileBlockDevice(WORK + "/cut.img")
+            cut = FileBlockDevice(WORK + "/cut.img", cache=False)
             _verify(vfs, cut, run, n, "real")
             cut.close()
 
