@@ -1,0 +1,269 @@
+"""The door unit's app loop: scanner -> check -> feedback -> scan log (pure: board passed in).
+
+One pass of step(): feed the watchdog, poll the scanner, decide a complete code, advance the
+feedback pattern, do the periodic work (time floor, sync hook) and idle until the next byte.
+The scan path does no network and allocates only the code's bytes and what the check needs;
+an exception in one scan is counted and shown as INTERNAL (red), never stops the loop.
+
+Sync hook: `App.sync` is None or a callable hook(app) run every sync_interval_s while idle,
+between scans, with the network brought up before and down after (energy state WIFI). The
+sync module fills it in (main.py looks for gerbang.sync.make_hook); it calls
+app.time.trusted(server_time) with a verified server time and app.log.ack(seq).
+"""
+
+import gc
+import struct
+
+from micropython import const
+
+from gerbang import energy, feedback, scanner
+from gerbang import reasons as R
+
+CLOCK_SYNCED = const(0)
+CLOCK_FLOOR = const(1)
+CLOCK_UNKNOWN = const(2)
+_MAGIC = const(0x31544247)  # "GBT1": RTC memory record of the last trusted time
+_RTC = "<III"  # magic, last trusted unix time, check (magic ^ time)
+_FLOOR = "<II"  # floor, ~floor
+_U32 = const(0xFFFFFFFF)
+_MODES = {"manual": 0, "command": 1, "continuous": 2, "induction": 3}
+
+
+def _zero():
+    return 0
+
+
+# CPython (host tests) has no heap figures
+_mem_alloc = getattr(gc, "mem_alloc", _zero)
+_mem_free = getattr(gc, "mem_free", _zero)
+
+
+class TimeKeeper:
+    """Best estimate of unix time and its clock quality (docs/FIRMWARE.md "Time").
+
+    - synced (0): the RTC was set from a verified server time since power-on (the record in
+      RTC memory survives resets, not power loss) no longer ago than max_unsynced;
+    - floor-only (1): time = max(RTC, floor + uptime), floor = latest trusted time persisted
+      on flash (server time, trust list issue time, and the running estimate every
+      floor_every_s, so a power loss costs at most that much);
+    - unknown (2): no floor at all (never provisioned with a trust list or a sync)."""
+
+    def __init__(self, clock, state, floor_path, max_unsynced=7 * 86400, floor_every_s=3600):
+        self.clock = clock
+        self.state = state
+        self.path = floor_path
+        self.max_unsynced = max_unsynced
+        self.floor_every_s = floor_every_s
+        self.last_sync = 0
+        self.floor = 0
+        self._up_ms = 0
+        self._t = clock.ticks_ms()
+        self._saved_at = 0
+        rec = state.load()
+        if rec and len(rec) >= 12:
+            m, t, c = struct.unpack(_RTC, rec[:12])
+            if m == _MAGIC and c == (m ^ t):
+                self.last_sync = t
+        try:
+            with open(floor_path, "rb") as f:
+                rec = f.read(8)
+            if len(rec) == 8:
+                v, nv = struct.unpack(_FLOOR, rec)
+                if v ^ nv == _U32:
+                    self.floor = v
+        except OSError:
+            pass
+
+    def uptime_s(self):
+        now = self.clock.ticks_ms()
+        self._up_ms += self.clock.ticks_diff(now, self._t)  # in steps: ticks wrap on the ESP32
+        self._t = now
+        return self._up_ms // 1000
+
+    def now(self):
+        """-> (unix seconds, clock quality)."""
+        t = self.clock.time()
+        if self.last_sync:
+            if t < self.last_sync:
+                t = self.last_sync
+            return t, CLOCK_SYNCED if t - self.last_sync <= self.max_unsynced else CLOCK_FLOOR
+        if not self.floor:
+            return t, CLOCK_UNKNOWN
+        f = self.floor + self.uptime_s()
+        return (t if t > f else f), CLOCK_FLOOR
+
+    def trusted(self, unix):
+        """A verified server time: set the RTC, remember it in RTC memory, raise the floor."""
+        self.clock.set_time(unix)
+        self.last_sync = unix
+        self.state.save(struct.pack(_RTC, _MAGIC, unix, _MAGIC ^ unix))
+        self.raise_floor(unix)
+
+    def raise_floor(self, unix):
+        """Persist a higher floor (atomically: tmp + rename). Returns True when raised."""
+        if unix <= self.floor:
+            return False
+        self.floor = unix
+        tmp = self.path + ".tmp"
+        try:
+            with open(tmp, "wb") as f:
+                f.write(struct.pack(_FLOOR, unix, unix ^ _U32))
+            import os
+
+            os.rename(tmp, self.path)
+        except OSError:
+            return False
+        self._saved_at = self.uptime_s()
+        return True
+
+    def tick(self):
+        """Periodic: move the persisted floor up to the current estimate."""
+        up = self.uptime_s()
+        if up - self._saved_at >= self.floor_every_s:
+            t, q = self.now()
+            self._saved_at = up
+            if q != CLOCK_UNKNOWN:
+                self.raise_floor(t)
+
+
+class App:
+    def __init__(self, board, checker, log, config, timekeeper, sync=None):
+        self.board = board
+        self.checker = checker
+        self.log = log
+        self.config = config
+        self.time = timekeeper
+        self.sync = sync
+        clk = board.clock
+        self.clock = clk
+        self.scanner = scanner.Scanner(
+            board.uart, clk.ticks_ms, clk.ticks_diff, max_len=config.get("max_qr", 600),
+            char_timeout_ms=config.get("char_timeout_ms", 100),
+            debounce_ms=config.get("scan_debounce_ms", 1500), sleep_ms=clk.sleep_ms)
+        self.feedback = feedback.Feedback(board.green, board.red, board.buzzer, board.relay,
+                                          relay_ms=config.get("relay_ms", 3000))
+        self.energy = board.energy
+        self.sync_interval_ms = config.get("sync_interval_s", 900) * 1000
+        self.idle_ms = config.get("idle_ms", 50)
+        self._last_sync = clk.ticks_ms()
+        self.scans = 0
+        self.errors = 0
+        self.sync_errors = 0
+        self.last = None
+
+    def start(self):
+        """Configure the scanner (a module that does not answer still sends codes at its
+        factory settings: count it and go on)."""
+        b = self.board
+        b.wdt.feed()
+        c = self.config
+        failed = self.scanner.configure(
+            mode=_MODES.get(c.get("scanner_mode", "continuous"), 2),
+            same_delay_ms=c.get("scanner_same_delay_ms", 1500),
+            save=c.get("scanner_save", False), retries=c.get("scanner_retries", 3))
+        b.wdt.feed()
+        gc.collect()
+        b.events.emit("start", scanner_failed=failed, mem_alloc=_mem_alloc(),
+                      mem_free=_mem_free())
+        return failed
+
+    def scan(self, n):
+        """Decide one scanned code (n from Scanner.poll). Never raises."""
+        b = self.board
+        clk = self.clock
+        t0 = clk.ticks_ms()
+        self.energy.enter(energy.DECIDING, t0)
+        self.scans += 1
+        shown = False
+        try:
+            now, q = self.time.now()
+            if n == scanner.TOO_LONG:
+                allow, reason, flags, kid, tag = False, R.TOO_LONG, 0, None, None
+            else:
+                d = self.checker.check(bytes(self.scanner.code[:n]), now, q)
+                allow = bool(d.allow) and d.reason == R.OK
+                reason, flags, kid, tag = d.reason, d.flags, d.kid, d.subject_tag
+                if not allow and reason == R.OK:
+                    reason = R.INTERNAL  # never show green without an allow
+                self.last = d
+            self.feedback.start(R.OK if allow else reason, clk.ticks_ms(), clk.ticks_diff)
+            shown = True
+            seq = self.log.append(now, 1 if allow else 0, reason, q, flags, kid, tag)
+            b.events.emit("decision", n=self.scans, allow=allow, reason=reason, clock=q,
+                          flags=flags, seq=seq, ms=clk.ticks_diff(clk.ticks_ms(), t0))
+        except Exception as e:  # noqa: BLE001 - one bad scan must not stop the door
+            self.errors += 1
+            if not shown:
+                self.feedback.start(R.INTERNAL, clk.ticks_ms(), clk.ticks_diff)
+            b.events.emit("error", n=self.scans, err=repr(e))
+        self.energy.enter(energy.IDLE, clk.ticks_ms())
+        gc.collect()  # between people, not in the scan path: keeps the heap unfragmented
+        b.events.emit("heap", n=self.scans, mem_alloc=_mem_alloc(), mem_free=_mem_free())
+
+    def run_sync(self):
+        """Run the sync hook with the radio up; errors are counted, never fatal."""
+        b = self.board
+        clk = self.clock
+        self._last_sync = clk.ticks_ms()
+        if self.sync is None:
+            return False
+        self.energy.enter(energy.WIFI, clk.ticks_ms())
+        ok = False
+        try:
+            if b.net.up():
+                b.wdt.feed()
+                self.sync(self)
+                ok = True
+        except Exception as e:  # noqa: BLE001
+            self.sync_errors += 1
+            b.events.emit("sync_error", err=repr(e))
+        finally:
+            b.net.down()
+            self.energy.enter(energy.IDLE, clk.ticks_ms())
+        return ok
+
+    def step(self):
+        b = self.board
+        clk = self.clock
+        b.wdt.feed()
+        n = self.scanner.poll()
+        if n:
+            self.scan(n)
+            return
+        now = clk.ticks_ms()
+        busy = self.feedback.update(now, clk.ticks_diff)
+        if self.scanner.pending():
+            self.energy.enter(energy.SCANNING, now)
+            b.idle(5)
+            return
+        if self.energy.state == energy.SCANNING:
+            self.energy.enter(energy.IDLE, now)
+        if busy:
+            b.idle(10)
+            return
+        self.time.tick()
+        if self.sync is not None and clk.ticks_diff(now, self._last_sync) >= self.sync_interval_ms:
+            self.run_sync()
+            return
+        b.idle(self.idle_ms)
+
+    def run(self, max_steps=-1):
+        """The loop; KeyboardInterrupt (Ctrl-C from mpremote) ends it, nothing else does."""
+        while max_steps != 0:
+            if max_steps > 0:
+                max_steps -= 1
+            try:
+                self.step()
+            except Exception as e:  # noqa: BLE001
+                self.errors += 1
+                self.board.events.emit("error", err=repr(e))
+
+    def status(self):
+        """Health for the REPL, tests and the sync request."""
+        t, q = self.time.now()
+        s = self.scanner
+        return {"time": t, "clock": q, "scans": self.scans, "errors": self.errors,
+                "codes": s.codes, "repeats": s.repeats, "noise": s.noise,
+                "timeouts": s.timeouts, "acks": s.acks, "overflows": s.overflows,
+                "scanner_configured": s.configured, "mem_free": _mem_free(),
+                "energy": self.energy.profile(self.clock.ticks_ms())}
