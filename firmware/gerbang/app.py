@@ -162,6 +162,9 @@ class App:
             same_delay_ms=c.get("scanner_same_delay_ms", 1500),
             save=c.get("scanner_save", False), retries=c.get("scanner_retries", 3))
         b.wdt.feed()
+        import sys
+
+        sys.modules.pop("gerbang.zonebit", None)  # configuration code: not needed again
         gc.collect()
         b.events.emit("start", scanner_failed=failed, mem_alloc=_mem_alloc(),
                       mem_free=_mem_free())

@@ -13,7 +13,6 @@ code while it stays in view (continuous mode): the same code again within deboun
 last sighting is dropped, and every sighting extends the window.
 """
 
-from gerbang import zonebit
 from micropython import const
 
 TOO_LONG = const(-1)
@@ -189,72 +188,19 @@ class Scanner:
         """Forget the last code, so the same certificate is decided again (tests, menus)."""
         self._last_n = 0
 
-    # --- configuration (start-up only; blocks for at most retries * timeout_ms per step) ---
+    # --- configuration (start-up only): the code lives in zonebit, imported on demand, so
+    # the app can drop it from RAM afterwards (sys.modules.pop("gerbang.zonebit")).
 
     def transact(self, frame, retries=3, timeout_ms=300):
-        """Send a command frame, return the reply's data bytes, or None after the retries."""
-        rep = bytearray(72)
-        for _ in range(retries):
-            self.uart.write(frame)
-            t0 = self.ticks_ms()
-            n = 0
-            while self.ticks_diff(self.ticks_ms(), t0) < timeout_ms:
-                if not self.uart.any():
-                    if self.sleep_ms:
-                        self.sleep_ms(2)
-                    continue
-                got = self.uart.readinto(memoryview(rep)[n:])
-                if not got:
-                    continue
-                n += got
-                # Drop anything before a reply start (a code scanned while starting up).
-                s = 0
-                while s < n and rep[s] != _STX:
-                    s += 1
-                if s:
-                    rep[0:n - s] = rep[s:n]
-                    n -= s
-                st, d0, dn = zonebit.parse_reply(rep, 0, n)
-                if st > 0:
-                    return bytes(rep[d0:d0 + dn])
-                if st == zonebit.NEED_MORE and n < len(rep):
-                    continue
-                break  # bad CRC, not a reply, or overfull: send again
-        return None
+        from gerbang import zonebit
 
-    def _write(self, addr, value, check, retries):
-        r = self.transact(zonebit.write_cmd(addr, bytes((value,)), check), retries)
-        return r is not None and len(r) >= 1 and r[0] == 0
+        return zonebit.transact(self, frame, retries, timeout_ms)
 
-    def _read(self, addr, check, retries):
-        r = self.transact(zonebit.read_cmd(addr, 1, check), retries)
-        if r is None or len(r) < 1:
-            return None
-        return r[0]
+    def configure(self, mode=2, same_delay_ms=1500, save=False, check=True, retries=3):
+        """Set mode (2 = continuous), same-code delay, QR only, serial output. Returns the
+        number of steps that failed (0 = all acknowledged). The baud rate is left alone."""
+        from gerbang import zonebit
 
-    def configure(self, mode=zonebit.MODE_CONTINUOUS, same_delay_ms=1500, save=False,
-                  check=True, retries=3):
-        """Set mode, same-code delay, QR only, serial output. Returns the number of steps that
-        failed (0 = all acknowledged). The baud rate is left alone (9600 by default)."""
-        failed = 0
-        v = self._read(zonebit.REG_MODE, check, retries)
-        if v is None or not self._write(zonebit.REG_MODE, (v & 0xFC) | mode, check, retries):
-            failed += 1
-        d = same_delay_ms // 100
-        if d > 127:
-            d = 127
-        if not self._write(zonebit.REG_SAME_DELAY, 0x80 | d, check, retries):
-            failed += 1
-        v = self._read(zonebit.REG_OUTPUT, check, retries)
-        if v is None or not self._write(zonebit.REG_OUTPUT, v & 0xFC, check, retries):
-            failed += 1
-        if not self._write(zonebit.REG_ALL_CODES, 0, check, retries):
-            failed += 1
-        if not self._write(zonebit.REG_QR, 1, check, retries):
-            failed += 1
-        if save and not failed:
-            r = self.transact(zonebit.save_cmd(check), retries)
-            if r is None:
-                failed += 1
+        failed = zonebit.configure(self, mode, same_delay_ms, save, check, retries)
         self.configured = failed == 0
         return failed

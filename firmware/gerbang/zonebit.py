@@ -148,3 +148,77 @@ def parse_command(buf, start=0, end=-1):
         if hi != c >> 8 or lo != c & 0xFF:
             return BAD_CRC, kind, addr, start + 6, n
     return total, kind, addr, start + 6, n
+
+
+# --- talking to the module (start-up only; the driver imports this module on demand) ---
+
+
+def transact(sc, frame, retries=3, timeout_ms=300):
+    """Send a command frame through scanner sc's UART; return the reply's data bytes, or None
+    after the retries (no reply, bad CRC)."""
+    uart = sc.uart
+    rep = bytearray(72)
+    mv = memoryview(rep)
+    for _ in range(retries):
+        uart.write(frame)
+        t0 = sc.ticks_ms()
+        n = 0
+        while sc.ticks_diff(sc.ticks_ms(), t0) < timeout_ms:
+            if not uart.any():
+                if sc.sleep_ms:
+                    sc.sleep_ms(2)
+                continue
+            got = uart.readinto(mv[n:])
+            if not got:
+                continue
+            n += got
+            # Drop anything before a reply start (a code scanned while starting up).
+            s = 0
+            while s < n and rep[s] != REPLY:
+                s += 1
+            if s:
+                rep[0:n - s] = rep[s:n]
+                n -= s
+            st, d0, dn = parse_reply(rep, 0, n)
+            if st > 0:
+                return bytes(rep[d0:d0 + dn])
+            if st == NEED_MORE and n < len(rep):
+                continue
+            break  # bad CRC, not a reply, or overfull: send again
+    return None
+
+
+def _write(sc, addr, value, check, retries):
+    r = transact(sc, write_cmd(addr, bytes((value,)), check), retries)
+    return r is not None and len(r) >= 1 and r[0] == 0
+
+
+def _read(sc, addr, check, retries):
+    r = transact(sc, read_cmd(addr, 1, check), retries)
+    if r is None or len(r) < 1:
+        return None
+    return r[0]
+
+
+def configure(sc, mode=MODE_CONTINUOUS, same_delay_ms=1500, save=False, check=True, retries=3):
+    """Mode (other bits of the register kept), same-code delay, QR only, serial output; the
+    baud rate is left at the module's (9600 by default). -> number of failed steps."""
+    failed = 0
+    v = _read(sc, REG_MODE, check, retries)
+    if v is None or not _write(sc, REG_MODE, (v & 0xFC) | mode, check, retries):
+        failed += 1
+    d = same_delay_ms // 100
+    if d > 127:
+        d = 127
+    if not _write(sc, REG_SAME_DELAY, 0x80 | d, check, retries):
+        failed += 1
+    v = _read(sc, REG_OUTPUT, check, retries)
+    if v is None or not _write(sc, REG_OUTPUT, v & 0xFC, check, retries):
+        failed += 1
+    if not _write(sc, REG_ALL_CODES, 0, check, retries):
+        failed += 1
+    if not _write(sc, REG_QR, 1, check, retries):
+        failed += 1
+    if save and not failed and transact(sc, save_cmd(check), retries) is None:
+        failed += 1
+    return failed
