@@ -13,10 +13,7 @@ Any error rolls the transaction back: nothing is half-stored.
 from __future__ import annotations
 
 import os
-import struct
 import threading
-import zlib
-from collections.abc import Callable, Iterable
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
@@ -25,16 +22,15 @@ from tools.protocol import (
     RECORD_SIZE,
     ProtocolError,
     Reason,
-    SyncRequest,
     SyncResponse,
     load_private_key,
     make_sync_response,
+    open_sync_request,
     split_records,
 )
 from tools.protocol import cbor as pcbor
-from tools.protocol.cose import decode_sign1, verify_sign1
-from tools.protocol.fields import bstr, cbor_map, require, tstr, uint
-from tools.protocol.sync import MAX_RECORDS, MAX_REQUEST, U64, _int_map
+from tools.protocol.cose import decode_sign1
+from tools.protocol.sync import MAX_RECORDS, MAX_REQUEST
 
 from . import db, keys, sync_db
 from .config import now
@@ -91,55 +87,6 @@ def _read_body() -> bytes:
     return data
 
 
-_RECORD = struct.Struct("<IIBBBB8s8sI")
-R = Reason.CBOR
-
-
-def check_records(records: bytes, first_seq: int) -> None:
-    """What ``SyncRequest.scan_records`` checks (whole records, CRC-32, decision and clock
-    ranges, consecutive seqs from first_seq), in one struct pass instead of 500 objects."""
-    if len(records) % RECORD_SIZE:
-        raise ProtocolError(R, "records are whole 32-byte units")
-    mv = memoryview(records)
-    crc32 = zlib.crc32
-    rows = list(_RECORD.iter_unpack(records))
-    for i, (_s, _t, decision, _r, clock, _f, _k, _g, crc) in enumerate(rows):
-        if crc32(mv[i * RECORD_SIZE:i * RECORD_SIZE + 28]) != crc:
-            raise ProtocolError(R, "record CRC does not match")
-        if decision > 1 or clock > 2:
-            raise ProtocolError(R, "record decision or clock quality out of range")
-    for i, row in enumerate(rows):
-        if row[0] != first_seq + i:
-            raise ProtocolError(R, f"record {i} has seq {row[0]}, not {first_seq + i}")
-
-
-def open_request(data: bytes,
-                 lookup: Callable[[bytes], Iterable[bytes]]) -> tuple[bytes, SyncRequest]:
-    """``tools.protocol.open_sync_request`` with the record check of :func:`check_records`:
-    the same steps, errors and result (tests/server/test_sync.py compares the two on valid,
-    malformed and mutated requests). Signature verified before the payload is decoded."""
-    if len(data) > MAX_REQUEST:
-        raise ProtocolError(R, f"request over {MAX_REQUEST} bytes")
-    msg, pub = verify_sign1(decode_sign1(data, MAX_REQUEST), lookup)
-    m = cbor_map(pcbor.loads(msg.payload), "sync request", R)
-    records = bstr(require(m, 6, "records", R), "records", R, maximum=MAX_RECORDS * RECORD_SIZE)
-    first_seq = uint(require(m, 5, "first_seq", R), "first_seq", R)
-    if records and first_seq == 0:
-        raise ProtocolError(R, "first_seq is 0 but records are present")
-    req = SyncRequest(
-        tstr(require(m, 1, "device_id", R), "device_id", R, 32),
-        uint(require(m, 2, "counter", R), "counter", R, U64),
-        bstr(require(m, 3, "nonce", R), "nonce", R, size=16),
-        uint(require(m, 4, "device_time", R), "device_time", R),
-        first_seq, records,
-        uint(require(m, 7, "trust_serial", R), "trust_serial", R, U64),
-        tstr(require(m, 8, "firmware", R), "firmware", R, 32),
-        _int_map(m.get(9, {}), "health"),
-    )
-    check_records(records, first_seq)
-    return pub, req
-
-
 def _payload_error(data: bytes, e: ProtocolError) -> SyncError:
     """Classify a decoding error raised after the signature verified (error path only)."""
     try:
@@ -174,7 +121,7 @@ def _open(conn: Any, data: bytes) -> tuple[dict[str, Any], Any]:
         return list(candidates)
 
     try:
-        pub, req = open_request(data, lookup)
+        pub, req = open_sync_request(data, lookup)
     except ProtocolError as e:
         if e.reason == Reason.UNKNOWN_KID:
             raise SyncError(401, "unknown_key", "no registered device key with this kid") from None

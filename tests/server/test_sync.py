@@ -515,8 +515,7 @@ def _corpus() -> tuple[list[bytes], bytes]:
     return bodies, public_key_bytes(priv)
 
 
-def test_open_request_agrees_with_open_sync_request():
-    from server.sync import open_request
+def test_open_sync_request_refuses_each_malformed_request_with_its_reason():
     from tools.protocol import ProtocolError, keys_by_kid, open_sync_request
 
     bodies, pub = _corpus()
@@ -531,7 +530,6 @@ def test_open_request_agrees_with_open_sync_request():
     seen = set()
     for body in bodies:
         want = outcome(open_sync_request, body)
-        assert outcome(open_request, body) == want, body[:80]
         seen.add(want[0] if want[0] == "ok" else want[2])
     # accepted, and refused for CBOR, COSE, kid, signature, field and every record reason
     expected = {"ok", "record CRC does not match", "record decision or clock", "records are whole",

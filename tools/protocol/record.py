@@ -41,6 +41,26 @@ class ScanRecord:
         return cls(seq, time, decision, reason, clock, flags, kid, tag)
 
 
+_RECORD = struct.Struct("<IIBBBB8s8sI")
+
+
+def check_records(data: bytes, first_seq: int) -> None:
+    """What `split_records` plus a consecutive-seq check would accept, in one struct pass
+    (the server checks 500 records a request; objects would cost it twice the time)."""
+    if len(data) % RECORD_SIZE:
+        raise ProtocolError(Reason.CBOR, "records are whole 32-byte units")
+    mv = memoryview(data)
+    rows = list(_RECORD.iter_unpack(data))
+    for i, (_s, _t, decision, _r, clock, _f, _k, _g, crc) in enumerate(rows):
+        if zlib.crc32(mv[i * RECORD_SIZE:i * RECORD_SIZE + 28]) != crc:
+            raise ProtocolError(Reason.CBOR, "record CRC does not match")
+        if decision > 1 or clock > CLOCK_UNKNOWN:
+            raise ProtocolError(Reason.CBOR, "record decision or clock quality out of range")
+    for i, row in enumerate(rows):
+        if row[0] != first_seq + i:
+            raise ProtocolError(Reason.CBOR, f"record {i} has seq {row[0]}, not {first_seq + i}")
+
+
 def split_records(data: bytes) -> list[ScanRecord]:
     if len(data) % RECORD_SIZE:
         raise ProtocolError(Reason.CBOR, "records are whole 32-byte units")

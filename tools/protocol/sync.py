@@ -9,7 +9,7 @@ from . import cbor
 from .cose import decode_sign1, sign1, verify_sign1
 from .errors import ProtocolError, Reason
 from .fields import bstr, cbor_map, require, tstr, uint
-from .record import RECORD_SIZE, ScanRecord, split_records
+from .record import RECORD_SIZE, ScanRecord, check_records, split_records
 
 MAX_RECORDS = 500
 MAX_REQUEST = 64 * 1024
@@ -95,7 +95,7 @@ def open_sync_request(
         tstr(require(m, 8, "firmware", R), "firmware", R, 32),
         _int_map(m.get(9, {}), "health"),
     )
-    req.scan_records()
+    check_records(records, first_seq)
     return pub, req
 
 
