@@ -37,6 +37,8 @@ DEFAULTS: dict[str, Any] = {
     # Jobs (rotation + re-signing): cron runs `flask --app server run-jobs`; or in-process
     "GERBANG_JOBS_IN_PROCESS": False,
     "GERBANG_JOBS_INTERVAL": 3600,
+    # Sync: minimum seconds between two syncs of one device that do not advance its ack (0 off)
+    "GERBANG_SYNC_MIN_INTERVAL": 5,
     # Fleet health
     "GERBANG_FLEET_STALE_AFTER": DAY,  # a device not synced for this long is stale
     "GERBANG_FLEET_WARN_BEFORE": 3 * DAY,  # warn about lists/keycerts expiring this soon

@@ -12,7 +12,6 @@ Any error rolls the transaction back: nothing is half-stored.
 
 from __future__ import annotations
 
-import os
 import threading
 from typing import Any
 
@@ -39,9 +38,6 @@ from .errors import error_response
 bp = Blueprint("sync", __name__, url_prefix="/api/v1")
 
 MEDIA_TYPE = "application/cose"
-# Minimum seconds between two syncs of one device that do not advance its acked_seq
-# (app config or environment GERBANG_SYNC_MIN_INTERVAL; 0 = off). See docs/SYNC.md.
-DEFAULT_MIN_INTERVAL = 5
 
 
 class SyncError(Exception):
@@ -54,10 +50,8 @@ class SyncError(Exception):
 
 
 def min_interval() -> int:
-    value = current_app.config.get("GERBANG_SYNC_MIN_INTERVAL")
-    if value is None:
-        value = os.environ.get("GERBANG_SYNC_MIN_INTERVAL", DEFAULT_MIN_INTERVAL)
-    return int(value)
+    """GERBANG_SYNC_MIN_INTERVAL (server/config.py; docs/SYNC.md)."""
+    return int(current_app.config["GERBANG_SYNC_MIN_INTERVAL"])
 
 
 @bp.post("/sync")
