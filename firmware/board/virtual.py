@@ -239,9 +239,46 @@ class Board:
         sys.exit(0)  # the launcher restarts the interpreter (a soft reboot)
 
 
-def power_on(board_dir, run_main=True):
+def _copy(src, dst, buf):
+    with open(src, "rb") as fi, open(dst, "wb") as fo:
+        while True:
+            n = fi.readinto(buf)
+            if not n:
+                break
+            fo.write(buf[:n] if n < len(buf) else buf)
+
+
+def _install_tree(src, dst, buf):
+    for ent in os.ilistdir(src):
+        name, kind = ent[0], ent[1]
+        s = src + "/" + name
+        d = (dst + "/" + name) if dst else name
+        if kind == 0x4000:
+            try:
+                os.mkdir(d)
+            except OSError:
+                pass
+            _install_tree(s, d, buf)
+        else:
+            _copy(s, d, buf)
+
+
+def install(host="/host"):
+    """Flash the unit: firmware (build/), config.json and the trust bundle from the board
+    directory into the image, as a technician does with mpremote."""
+    buf = bytearray(512)
+    _install_tree(host + "/build", "", buf)
+    _copy(host + "/config.json", "config.json", buf)
+    try:
+        _copy(host + "/keys/trust.bin", "trust.bin", buf)
+    except OSError:
+        pass  # no bundle yet: the unit starts without trust (every scan NO_TRUST)
+
+
+def power_on(board_dir, run_main=True, flash=False):
     """The virtual board's boot ROM: mount the flash image at "/", the board directory at
-    "/host", then run boot.py and main.py from flash like MicroPython's own start-up."""
+    "/host" and the host's /dev at "/dev" (for the scanner pty), then run boot.py and main.py
+    from flash like MicroPython's own start-up. flash=True installs the firmware first."""
     import vfs
 
     from board.blockdev import FileBlockDevice
@@ -255,11 +292,14 @@ def power_on(board_dir, run_main=True):
     vfs.umount("/")
     vfs.mount(fs, "/")
     vfs.mount(vfs.VfsPosix(board_dir), "/host")
+    vfs.mount(vfs.VfsPosix("/dev"), "/dev")
     os.chdir("/")
     sys.path.clear()
     sys.path.append("")
     sys.path.append("/lib")
-    sys.path.append("/host/firmware")  # the board layer itself: the virtual board's "ROM"
+    if flash:
+        install()
+    gc.collect()
     for name in ("boot.py", "main.py") if run_main else ("boot.py",):
         try:
             os.stat(name)
@@ -268,6 +308,9 @@ def power_on(board_dir, run_main=True):
         with open(name) as f:
             src = f.read()
         g = {"__name__": "__main__", "__file__": name}
-        exec(compile(src, name, "exec"), g)
-        del src, g
+        code = compile(src, name, "exec")
+        del src
+        gc.collect()
+        exec(code, g)
+        del code, g
         gc.collect()
