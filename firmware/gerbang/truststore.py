@@ -1,74 +1,59 @@
-"""The door's trust list (docs/PROTOCOL.md §3-4): pinned root -> key certificate -> trust list.
+"""The door's trust list (docs/PROTOCOL.md §3-4), resident part: the held list and its lookups.
 
-open_bundle() checks the whole chain and builds every issuer key's ed25519.PublicKey once (its
-tables are costly; a scan only looks keys up). TrustStore keeps the current list in a file:
-install() validates fully, refuses rollback, and replaces the file atomically (tmp + rename)
-so a power cut leaves the old or the new list, never half of one. A broken stored file at boot
-means no trust (every scan NO_TRUST), never a crash."""
+Opening a bundle (chain to the pinned root, every field, the issuer keys' tables) lives in
+gerbang.trustload, imported only while a bundle is loaded or installed and dropped afterwards:
+load-time code (with gerbang.ed25519_make and _one) does not stay in the heap. install() validates fully, refuses rollback, and
+replaces the file atomically (tmp + rename) so a power cut leaves the old or the new list,
+never half of one. A broken stored file at boot means no trust (every scan NO_TRUST)."""
 
+import gc
 import os
+import sys
 
-from micropython import const
-
-from gerbang import cbor, cose
 from gerbang.reasons import NO_TRUST, Reject
-
-ROLE_TRUSTLIST_SIGNER = const(1)
-MAX_KEYS = const(16)
-MAX_REVOKED = const(4096)
-MAX_BUNDLE = const(40960)
-MAX_KEYCERT = const(1024)
-_U32 = const(0xFFFFFFFF)
-_BYTES = (bytes, memoryview)
-_POLICY_DEFAULTS = (0, 0b111110, 1, 7 * 86400, 0)  # labels 1..5 (§4)
 
 
 class Rollback(Reject):
     """A bundle with a lower serial than the one held (replayed old list)."""
 
 
-def _fail(msg):
-    raise Reject(NO_TRUST, msg)
+def _loader():
+    from gerbang import trustload
+
+    return trustload
 
 
-def _uint(v, what):
-    if type(v) is not int or v < 0 or v > _U32:
-        _fail(what + " must be an unsigned integer <= 2**32-1")
-    return v
+def _drop_loader():
+    # Deployed as .mpy, the loader's bytecode sits in the heap and importing it again costs
+    # little (~10 KB transient): drop it. Compiled from source (the unix-port tests), the
+    # compiler would need ~35-50 KB for the next import: keep it. Frozen or ROMFS code runs
+    # from flash and keeps only its globals in the heap: keeping it costs little either.
+    import gerbang
+
+    for name in ("trustload", "ed25519_one", "ed25519_make"):
+        mod = sys.modules.get("gerbang." + name)
+        if mod is not None and getattr(mod, "__file__", "").endswith(".mpy"):
+            del sys.modules["gerbang." + name]
+            if hasattr(gerbang, name):
+                delattr(gerbang, name)
+        mod = None
+    gc.collect()
 
 
-def _bstr(v, what, size=None, maximum=None):
-    if not isinstance(v, _BYTES) or (size is not None and len(v) != size):
-        _fail(what + " must be a byte string" + ("" if size is None else " of %d bytes" % size))
-    if maximum is not None and len(v) > maximum:
-        _fail(what + " is too long")
-    return v
-
-
-def _get(m, label, what):
-    if label not in m:
-        _fail(what + " is missing")
-    return m[label]
-
-
-def _map(v, what):
-    if type(v) is not dict:
-        _fail(what + " must be a map")
-    return v
-
-
-def _verified(data, pub, what):
-    """COSE_Sign1 in data (a memoryview) verified with the raw public key pub -> payload."""
-    from gerbang import ed25519
-
+def open_keycert(raw, root_pub, now=None):
+    """Key certificate (§3) under the pinned root -> (signer pub, not_after); see trustload."""
     try:
-        msg = cose.decode(data, True)
-    except Reject as e:
-        _fail(what + ": " + e.args[0])
-    if not ed25519.verify(bytes(pub), cose.sig_structure(msg.protected, msg.payload),
-                          bytes(msg.signature)):
-        _fail(what + ": signature does not verify")
-    return msg.payload
+        return _loader().open_keycert(raw, root_pub, now)
+    finally:
+        _drop_loader()
+
+
+def open_bundle(bundle, root_pub, now=None):
+    """Verify a trust bundle (§4) -> TrustList, or Reject(NO_TRUST); see trustload."""
+    try:
+        return _loader().open_bundle(bundle, root_pub, now)
+    finally:
+        _drop_loader()
 
 
 class Key:
@@ -89,7 +74,7 @@ class Key:
 
 class TrustList:
     """One opened, verified trust list. `revoked` is the sorted 8-byte hash bstr as received
-    (a view of the bundle bytes, which this object keeps alive): no per-entry objects."""
+    (one bytes object, no per-entry objects)."""
 
     def __init__(self):
         self.keys = {}  # kid bytes -> [Key, ...] (kids can collide)
@@ -122,93 +107,6 @@ class TrustList:
         return False
 
 
-def open_keycert(raw, root_pub, now=None):
-    """Key certificate (§3) verified under the pinned root -> (signer pub, not_after).
-    Raises Reject(NO_TRUST); now=None skips the validity check (clock unknown)."""
-    if len(raw) > MAX_KEYCERT:
-        _fail("keycert over %d bytes" % MAX_KEYCERT)
-    try:
-        kc = _map(cbor.loads(_verified(raw, root_pub, "key certificate"), NO_TRUST),
-                  "key certificate")
-    except Reject as e:
-        _fail("key certificate: " + e.args[0])
-    role = _uint(_get(kc, 1, "role"), "role")
-    signer = _bstr(_get(kc, 2, "pub"), "signer pub", 32)
-    nb = _uint(_get(kc, 3, "not_before"), "not_before")
-    na = _uint(_get(kc, 4, "not_after"), "not_after")
-    if role != ROLE_TRUSTLIST_SIGNER:
-        _fail("key certificate role %d is not trust-list signer" % role)
-    if now is not None and not nb <= now < na:
-        _fail("key certificate is outside its validity")
-    return bytes(signer), na
-
-
-def open_bundle(bundle, root_pub, now=None):
-    """Verify a trust bundle (§4) against the pinned root; returns a TrustList or raises
-    Reject(NO_TRUST). now=None skips the key certificate's validity (clock unknown)."""
-    from gerbang import ed25519
-
-    if len(bundle) > MAX_BUNDLE:
-        _fail("bundle over %d bytes" % MAX_BUNDLE)
-    mv = memoryview(bundle)
-    try:
-        parts = cbor.loads(mv, NO_TRUST, True)
-    except Reject as e:
-        _fail("bundle: " + e.args[0])
-    if type(parts) is not list or len(parts) != 2:
-        _fail("a trust bundle is [keycert, trustlist]")
-    signer, na = open_keycert(_bstr(parts[0], "keycert"), root_pub, now)
-    payload = _verified(_bstr(parts[1], "trust list"), signer, "trust list")
-    try:
-        m = _map(cbor.loads(payload, NO_TRUST, True), "trust list")
-    except Reject as e:
-        _fail("trust list: " + e.args[0])
-    tl = TrustList()
-    tl.signer_pub = signer
-    tl.signer_not_after = na
-    tl.area = _uint(_get(m, 1, "area"), "area")
-    if not 1 <= tl.area <= 18:
-        _fail("area %d is not 1-18" % tl.area)
-    raw_keys = _get(m, 5, "keys")
-    if type(raw_keys) is not list or len(raw_keys) > MAX_KEYS:
-        _fail("keys must be a list of at most %d" % MAX_KEYS)
-    entries = []
-    for k in raw_keys:
-        if type(k) is not list or len(k) != 5:
-            _fail("a key entry is [kid, pub, accept_from, accept_until, area]")
-        entries.append((bytes(_bstr(k[0], "kid", 8)), bytes(_bstr(k[1], "pub", 32)),
-                        _uint(k[2], "accept_from"), _uint(k[3], "accept_until"),
-                        _uint(k[4], "key area")))
-    p = _map(_get(m, 6, "policy"), "policy")
-    pol = [_uint(p.get(i + 1, d), "policy field %d" % (i + 1)) for i, d in
-           enumerate(_POLICY_DEFAULTS)]
-    tl.min_doses, tl.categories, tl.clock_policy, tl.max_unsynced, tl.reuse_window = pol
-    rv = _bstr(_get(m, 7, "revoked"), "revoked", maximum=8 * MAX_REVOKED)
-    if len(rv) & 7:
-        _fail("revoked must be whole 8-byte hashes")
-    for o in range(8, len(rv), 8):  # sorted and distinct, or the binary search lies
-        c = 0
-        for i in range(8):
-            c = rv[o + i] - rv[o - 8 + i]
-            if c:
-                break
-        if c <= 0:
-            _fail("revoked hashes must be sorted and distinct")
-    tl.revoked = rv
-    tl.serial = _uint(_get(m, 2, "serial"), "serial")
-    tl.issued = _uint(_get(m, 3, "issued"), "issued")
-    tl.expires = _uint(_get(m, 4, "expires"), "expires")
-    tl.tag_key = bytes(_bstr(_get(m, 8, "tag_key"), "tag_key", 16))
-    # Only now, with everything valid, pay for the per-key tables.
-    for kid, pub, af, au, area in entries:
-        try:
-            key = Key(kid, ed25519.PublicKey(pub), af, au, area)
-        except ValueError:
-            _fail("issuer key %s is not a valid Ed25519 point" % kid.hex())
-        tl.keys.setdefault(kid, []).append(key)
-    return tl
-
-
 class TrustStore:
     """The trust list of one door (area), stored at `path`. `trust` is the TrustList or None;
     `error` says why there is none."""
@@ -227,7 +125,8 @@ class TrustStore:
     def _open(self, bundle, now):
         tl = open_bundle(bundle, self.root_pub, now)
         if tl.area != self.area:
-            _fail("trust list is for area %d, this door is area %d" % (tl.area, self.area))
+            raise Reject(NO_TRUST, "trust list is for area %d, this door is area %d"
+                         % (tl.area, self.area))
         return tl
 
     def load(self, now=None):
@@ -251,7 +150,7 @@ class TrustStore:
         Reject(NO_TRUST) for a bad bundle and Rollback for a lower serial."""
         tl = self._open(bundle, now)
         if not now < tl.expires:
-            _fail("trust list expired")
+            raise Reject(NO_TRUST, "trust list expired")
         held = self.trust
         if held is not None:
             if tl.serial < held.serial:

@@ -1,0 +1,155 @@
+"""Opening a trust bundle (docs/PROTOCOL.md §3-4): pinned root -> key certificate -> trust list.
+
+Load-time code only: gerbang.truststore imports this module when a bundle is loaded or
+installed and drops it again afterwards (it is ~8 KB of heap the scan path never needs).
+The chain signatures are one-off verifies (no comb table); only the issuer keys get one."""
+
+import gc
+
+from micropython import const
+
+from gerbang import cbor, cose, ed25519
+from gerbang.reasons import NO_TRUST, Reject
+from gerbang.truststore import Key, TrustList
+
+ROLE_TRUSTLIST_SIGNER = const(1)
+MAX_KEYS = const(16)
+MAX_REVOKED = const(4096)
+MAX_BUNDLE = const(40960)
+MAX_KEYCERT = const(1024)
+_U32 = const(0xFFFFFFFF)
+
+
+def _fail(msg):
+    raise Reject(NO_TRUST, msg)
+
+
+def _uint(v, what):
+    if type(v) is not int or v < 0 or v > _U32:
+        _fail(what + " must be an unsigned integer <= 2**32-1")
+    return v
+
+
+def _bstr(v, what, size=None, maximum=None):
+    if not isinstance(v, (bytes, memoryview)) or (size is not None and len(v) != size):
+        _fail(what + " must be a byte string" + ("" if size is None else " of %d bytes" % size))
+    if maximum is not None and len(v) > maximum:
+        _fail(what + " is too long")
+    return v
+
+
+def _get(m, label, what):
+    if label not in m:
+        _fail(what + " is missing")
+    return m[label]
+
+
+def _map(v, what):
+    if type(v) is not dict:
+        _fail(what + " must be a map")
+    return v
+
+
+def _verified(data, pub, what):
+    """COSE_Sign1 in data (a memoryview) verified with the raw public key pub -> payload."""
+    try:
+        msg = cose.decode(data, True)
+    except Reject as e:
+        _fail(what + ": " + e.args[0])
+    if not ed25519.verify(pub, cose.sig_structure(msg.protected, msg.payload), msg.signature):
+        _fail(what + ": signature does not verify")
+    gc.collect()  # the verify's garbage goes now, so what is kept next is allocated low
+    return msg.payload
+
+
+def open_keycert(raw, root_pub, now=None):
+    """Key certificate (§3) verified under the pinned root -> (signer pub, not_after).
+    Raises Reject(NO_TRUST); now=None skips the validity check (clock unknown)."""
+    if len(raw) > MAX_KEYCERT:
+        _fail("keycert over %d bytes" % MAX_KEYCERT)
+    try:
+        kc = _map(cbor.loads(_verified(memoryview(raw), root_pub, "key certificate"),
+                             NO_TRUST), "key certificate")
+    except Reject as e:
+        _fail("key certificate: " + e.args[0])
+    role = _uint(_get(kc, 1, "role"), "role")
+    signer = _bstr(_get(kc, 2, "pub"), "signer pub", 32)
+    nb = _uint(_get(kc, 3, "not_before"), "not_before")
+    na = _uint(_get(kc, 4, "not_after"), "not_after")
+    if role != ROLE_TRUSTLIST_SIGNER:
+        _fail("key certificate role %d is not trust-list signer" % role)
+    if now is not None and not nb <= now < na:
+        _fail("key certificate is outside its validity")
+    return bytes(signer), na
+
+
+def _sorted_distinct(rv):
+    for o in range(8, len(rv), 8):  # or the binary search lies
+        c = 0
+        for i in range(8):
+            c = rv[o + i] - rv[o - 8 + i]
+            if c:
+                break
+        if c <= 0:
+            _fail("revoked hashes must be sorted and distinct")
+
+
+def open_bundle(bundle, root_pub, now=None):
+    """Verify a trust bundle (§4) against the pinned root; returns a TrustList or raises
+    Reject(NO_TRUST). now=None skips the key certificate's validity (clock unknown)."""
+    if len(bundle) > MAX_BUNDLE:
+        _fail("bundle over %d bytes" % MAX_BUNDLE)
+    try:
+        parts = cbor.loads(memoryview(bundle), NO_TRUST, True)
+    except Reject as e:
+        _fail("bundle: " + e.args[0])
+    if type(parts) is not list or len(parts) != 2:
+        _fail("a trust bundle is [keycert, trustlist]")
+    signer, na = open_keycert(_bstr(parts[0], "keycert"), root_pub, now)
+    payload = _verified(_bstr(parts[1], "trust list"), signer, "trust list")
+    parts = None
+    try:
+        m = _map(cbor.loads(payload, NO_TRUST, True), "trust list")
+    except Reject as e:
+        _fail("trust list: " + e.args[0])
+    tl = TrustList()
+    tl.signer_pub = signer
+    tl.signer_not_after = na
+    tl.area = _uint(_get(m, 1, "area"), "area")
+    if not 1 <= tl.area <= 18:
+        _fail("area %d is not 1-18" % tl.area)
+    raw_keys = _get(m, 5, "keys")
+    if type(raw_keys) is not list or len(raw_keys) > MAX_KEYS:
+        _fail("keys must be a list of at most %d" % MAX_KEYS)
+    for k in raw_keys:
+        if type(k) is not list or len(k) != 5:
+            _fail("a key entry is [kid, pub, accept_from, accept_until, area]")
+        _bstr(k[0], "kid", 8)
+        _bstr(k[1], "pub", 32)
+        for i in (2, 3, 4):
+            _uint(k[i], "key field %d" % i)
+    p = _map(_get(m, 6, "policy"), "policy")
+    tl.min_doses = _uint(p.get(1, 0), "policy field 1")  # defaults: §4
+    tl.categories = _uint(p.get(2, 0b111110), "policy field 2")
+    tl.clock_policy = _uint(p.get(3, 1), "policy field 3")
+    tl.max_unsynced = _uint(p.get(4, 7 * 86400), "policy field 4")
+    tl.reuse_window = _uint(p.get(5, 0), "policy field 5")
+    rv = _bstr(_get(m, 7, "revoked"), "revoked", maximum=8 * MAX_REVOKED)
+    if len(rv) & 7:
+        _fail("revoked must be whole 8-byte hashes")
+    _sorted_distinct(rv)
+    tl.serial = _uint(_get(m, 2, "serial"), "serial")
+    tl.issued = _uint(_get(m, 3, "issued"), "issued")
+    tl.expires = _uint(_get(m, 4, "expires"), "expires")
+    tl.tag_key = bytes(_bstr(_get(m, 8, "tag_key"), "tag_key", 16))
+    tl.revoked = bytes(rv)  # a copy: the bundle bytes can go once the list is open
+    # Only now, with everything valid, pay for the per-key tables.
+    for k in raw_keys:
+        kid = bytes(k[0])
+        gc.collect()  # each table lands in the lowest free room, not among the last garbage
+        try:
+            key = Key(kid, ed25519.PublicKey(k[1]), k[2], k[3], k[4])
+        except ValueError:
+            _fail("issuer key %s is not a valid Ed25519 point" % kid.hex())
+        tl.keys.setdefault(kid, []).append(key)
+    return tl
