@@ -34,7 +34,7 @@ class Decision:
         self.flags = flags
 
     def __repr__(self):
-        return "Decision(%s, %s)" % ("allow" if self.allow else "deny", R.name(self.reason))
+        return "Decision(%s, %d)" % ("allow" if self.allow else "deny", self.reason)
 
 
 def _uint(v):

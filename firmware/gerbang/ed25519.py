@@ -65,10 +65,11 @@ def _scalar_idx(s):
 class PublicKey:
     """An Ed25519 public key, decoded strictly; its comb table is built here, once."""
 
-    def __init__(self, pub):
+    def __init__(self, pub, pt=None):
+        # pt: the point of pub when the caller decoded it already (ed25519_make.point)
         tab = bytearray(TAB_BYTES)  # before the arithmetic's garbage: keeps the heap tidy
         pub = bytes(pub)
-        _make().key_table(pub, tab)  # ValueError for a bad key
+        _make().key_table(pub, tab, pt)  # ValueError for a bad key
         _base_table()  # at load time too, so the first scan never has to build it
         self.pub = pub
         self._tab = tab  # table of -A

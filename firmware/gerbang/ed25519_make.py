@@ -140,11 +140,17 @@ def base_table_into(out):
     madd_table(to_extended(_BX, _BY), out)
 
 
-def key_table(pub, tab):
-    """Fill tab (TAB_BYTES, allocated by the caller) with the comb table of -A for the 32-byte
-    encoding pub; ValueError if pub is not a canonical encoding of a curve point."""
+def point(pub):
+    """Affine (x, y) of the 32-byte encoding pub; ValueError unless it is canonical and on
+    the curve."""
     pt = _decode(pub)
     if pt is None:
         raise ValueError("bad public key")
-    x, y = pt
+    return pt
+
+
+def key_table(pub, tab, pt=None):
+    """Fill tab (TAB_BYTES, allocated by the caller) with the comb table of -A for the 32-byte
+    encoding pub (pt: its point(), when already decoded); ValueError for a bad key."""
+    x, y = point(pub) if pt is None else pt
     madd_table(to_extended(P - x if x else 0, y), tab)

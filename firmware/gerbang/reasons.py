@@ -1,4 +1,7 @@
-"""Reason codes of a door decision (docs/PROTOCOL.md §7) and the one rejection exception."""
+"""Reason codes of a door decision (docs/PROTOCOL.md §7) and the one rejection exception.
+
+Only the codes live on the device; their names are in docs/PROTOCOL.md §7 and the host's
+`tools.protocol.Reason` enum (a table of names would cost heap on every door)."""
 
 from micropython import const
 
@@ -24,23 +27,10 @@ TOO_LONG = const(18)
 REUSE = const(19)
 INTERNAL = const(20)
 
-NAMES = (
-    "OK", "PREFIX", "BASE45", "INFLATE", "CBOR", "COSE", "UNKNOWN_KID", "KEY_WINDOW",
-    "SIGNATURE", "CLAIMS", "NOT_YET_VALID", "EXPIRED", "WRONG_AREA", "REVOKED", "DOSES",
-    "CATEGORY", "CLOCK", "NO_TRUST", "TOO_LONG", "REUSE", "INTERNAL",
-)
-
-
-def name(reason):
-    if 0 <= reason < len(NAMES):
-        return NAMES[reason]
-    return "UNKNOWN(%d)" % reason
-
-
 class Reject(ValueError):
     """Every rejected input raises this; `reason` is the §7 code. A ValueError, so generic
     decoders (base45, cbor) can be used and tested like any other strict decoder."""
 
     def __init__(self, reason, msg=None):
-        super().__init__(msg or name(reason))
+        super().__init__(msg or "reason %d" % reason)
         self.reason = reason

@@ -10,7 +10,7 @@ from micropython import const
 
 from gerbang import cbor, cose, ed25519
 from gerbang.reasons import NO_TRUST, Reject
-from gerbang.truststore import Key, TrustList
+from gerbang.truststore import Key, TrustList, drop
 
 ROLE_TRUSTLIST_SIGNER = const(1)
 MAX_KEYS = const(16)
@@ -94,9 +94,11 @@ def _sorted_distinct(rv):
             _fail("revoked hashes must be sorted and distinct")
 
 
-def open_bundle(bundle, root_pub, now=None):
+def open_bundle(bundle, root_pub, now=None, build=True):
     """Verify a trust bundle (§4) against the pinned root; returns a TrustList or raises
-    Reject(NO_TRUST). now=None skips the key certificate's validity (clock unknown)."""
+    Reject(NO_TRUST). now=None skips the key certificate's validity (clock unknown).
+    build=False: everything is checked (issuer keys decoded too) but the per-key tables are
+    not built yet; returns (TrustList, pending) for build_keys(tl, pending)."""
     if len(bundle) > MAX_BUNDLE:
         _fail("bundle over %d bytes" % MAX_BUNDLE)
     try:
@@ -108,6 +110,7 @@ def open_bundle(bundle, root_pub, now=None):
     signer, na = open_keycert(_bstr(parts[0], "keycert"), root_pub, now)
     payload = _verified(_bstr(parts[1], "trust list"), signer, "trust list")
     parts = None
+    drop(("ed25519_one",))  # the chain is verified: make room before the tables
     try:
         m = _map(cbor.loads(payload, NO_TRUST, True), "trust list")
     except Reject as e:
@@ -143,13 +146,27 @@ def open_bundle(bundle, root_pub, now=None):
     tl.expires = _uint(_get(m, 4, "expires"), "expires")
     tl.tag_key = bytes(_bstr(_get(m, 8, "tag_key"), "tag_key", 16))
     tl.revoked = bytes(rv)  # a copy: the bundle bytes can go once the list is open
-    # Only now, with everything valid, pay for the per-key tables.
-    for k in raw_keys:
+    from gerbang import ed25519_make
+
+    pending = []
+    for k in raw_keys:  # decode every key now: after this only memory can fail
         kid = bytes(k[0])
-        gc.collect()  # each table lands in the lowest free room, not among the last garbage
+        pub = bytes(k[1])
         try:
-            key = Key(kid, ed25519.PublicKey(k[1]), k[2], k[3], k[4])
+            pt = ed25519_make.point(pub)
         except ValueError:
             _fail("issuer key %s is not a valid Ed25519 point" % kid.hex())
-        tl.keys.setdefault(kid, []).append(key)
+        pending.append((kid, pub, pt, k[2], k[3], k[4]))
+    m = raw_keys = k = None
+    if not build:
+        return tl, pending
+    build_keys(tl, pending)
     return tl
+
+
+def build_keys(tl, pending):
+    """Pay for the per-key tables (the list is fully checked already)."""
+    while pending:
+        kid, pub, pt, af, au, area = pending.pop(0)
+        gc.collect()  # each table lands in the lowest free room, not among the last garbage
+        tl.keys.setdefault(kid, []).append(Key(kid, ed25519.PublicKey(pub, pt), af, au, area))

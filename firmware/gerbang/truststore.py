@@ -10,7 +10,8 @@ import gc
 import os
 import sys
 
-from gerbang.reasons import NO_TRUST, Reject
+from gerbang import ed25519  # noqa: F401 - the keys' verify is scan path: import it at boot,
+from gerbang.reasons import NO_TRUST, Reject  # while the heap is empty, not in the first load
 
 
 class Rollback(Reject):
@@ -23,14 +24,15 @@ def _loader():
     return trustload
 
 
-def _drop_loader():
-    # Deployed as .mpy, the loader's bytecode sits in the heap and importing it again costs
-    # little (~10 KB transient): drop it. Compiled from source (the unix-port tests), the
-    # compiler would need ~35-50 KB for the next import: keep it. Frozen or ROMFS code runs
-    # from flash and keeps only its globals in the heap: keeping it costs little either.
+def drop(names):
+    """Forget load-time modules (gerbang.<name>) after use. Deployed as .mpy their bytecode
+    sits in the heap and importing them again costs little (~10 KB transient): drop them.
+    Compiled from source (the unix-port tests) the compiler would need ~35-50 KB for the next
+    import: keep them. Frozen or ROMFS code runs from flash and keeps only its globals in the
+    heap: keeping it costs little either."""
     import gerbang
 
-    for name in ("trustload", "ed25519_one", "ed25519_make"):
+    for name in names:
         mod = sys.modules.get("gerbang." + name)
         if mod is not None and getattr(mod, "__file__", "").endswith(".mpy"):
             del sys.modules["gerbang." + name]
@@ -38,6 +40,10 @@ def _drop_loader():
                 delattr(gerbang, name)
         mod = None
     gc.collect()
+
+
+def _drop_loader():
+    drop(("trustload", "ed25519_one", "ed25519_make"))
 
 
 def open_keycert(raw, root_pub, now=None):
@@ -147,21 +153,37 @@ class TrustStore:
     def install(self, bundle, now):
         """Validate a new bundle fully, then store it atomically and use it. Returns True when
         installed, False when it is the list already held (same serial). Raises
-        Reject(NO_TRUST) for a bad bundle and Rollback for a lower serial."""
-        tl = self._open(bundle, now)
-        if not now < tl.expires:
-            raise Reject(NO_TRUST, "trust list expired")
-        held = self.trust
-        if held is not None:
-            if tl.serial < held.serial:
-                raise Rollback(NO_TRUST, "rollback refused: serial %d is lower than the held %d"
-                               % (tl.serial, held.serial))
-            if tl.serial == held.serial:
-                return False
-        tmp = self.path + ".tmp"
-        with open(tmp, "wb") as f:
-            f.write(bundle)
-        os.rename(tmp, self.path)  # atomic on littlefs and POSIX
-        self.trust = tl
-        self.error = None
-        return True
+        Reject(NO_TRUST) for a bad bundle and Rollback for a lower serial.
+        The issuer keys' tables are built only after every check passed and the file is
+        written, and after the held list is let go (two lists' tables at once would not fit
+        the door's heap). If building them runs out of memory, no list is held until load()."""
+        loader = _loader()
+        try:
+            tl, pending = loader.open_bundle(bundle, self.root_pub, now, False)
+            if tl.area != self.area:
+                raise Reject(NO_TRUST, "trust list is for area %d, this door is area %d"
+                             % (tl.area, self.area))
+            if not now < tl.expires:
+                raise Reject(NO_TRUST, "trust list expired")
+            held = self.trust
+            if held is not None:
+                if tl.serial < held.serial:
+                    raise Rollback(NO_TRUST, "rollback refused: serial %d is lower than the "
+                                   "held %d" % (tl.serial, held.serial))
+                if tl.serial == held.serial:
+                    return False
+            held = None
+            tmp = self.path + ".tmp"
+            with open(tmp, "wb") as f:
+                f.write(bundle)
+            os.rename(tmp, self.path)  # atomic on littlefs and POSIX
+            self.trust = None
+            self.error = "installing"
+            gc.collect()
+            loader.build_keys(tl, pending)
+            self.trust = tl
+            self.error = None
+            return True
+        finally:
+            loader = None
+            _drop_loader()
