@@ -36,20 +36,24 @@ def _sync_hook(cfg, store, log, board):
 
 
 def build(cfg):
+    from binascii import unhexlify
+
+    from gerbang import truststore
+
+    # The trust list first, while the heap is empty: opening it needs the most memory at once
+    # (its load-time code is dropped afterwards). Validity is checked on every scan anyway.
+    store = truststore.TrustStore(cfg.get("trust_path", "trust.bin"),
+                                  unhexlify(cfg["root_pub"]), cfg["area"])
+    store.load(None)
+    gc.collect()
     if sys.platform == "esp32":
         from board import esp32 as hw
     else:
         from board import virtual as hw
     board = hw.Board(cfg)
-    from binascii import unhexlify
-
-    from gerbang import app, check, scanlog, truststore
+    from gerbang import app, check, scanlog
 
     tk = app.TimeKeeper(board.clock, board.state, cfg.get("floor_path", "time.floor"))
-    store = truststore.TrustStore(cfg.get("trust_path", "trust.bin"),
-                                  unhexlify(cfg["root_pub"]), cfg["area"])
-    t, q = tk.now()
-    store.load(t if q != app.CLOCK_UNKNOWN else None)
     if store.trust is not None:
         tk.raise_floor(store.trust.issued)  # the list cannot be older than now
         tk.max_unsynced = store.trust.max_unsynced
@@ -65,6 +69,7 @@ def build(cfg):
 def main():
     cfg = load_config()
     a = build(cfg)
+    del cfg  # every part took what it needs
     gc.collect()
     a.start()
     a.run()

@@ -45,10 +45,77 @@ RAW_BANNER = b"raw REPL; CTRL-B to exit"
 _RTC_MAGIC = 0x31544247  # gerbang.app: RTC memory record of the last trusted time
 
 ROM = """\
-import sys
+# The virtual board's boot ROM (written by tools/virtual_board.py): mount the flash image at /,
+# the board directory at /host and /dev at /dev, install the firmware on first boot, then run
+# boot.py and main.py from flash as MicroPython does. Kept at top level so that nothing of it
+# but this code object stays in the heap while main.py runs.
+import gc, os, sys, vfs
 sys.path[:0] = [{path!r}]
-from board import virtual
-virtual.power_on({dir!r}, {run_main!r}, {install!r})
+from board.blockdev import FileBlockDevice
+# no read cache: on the ESP32 the flash driver's buffers are not on the Python heap either
+_bdev = FileBlockDevice({dir!r} + "/flash.img", 4096, 512, cache=False)
+try:
+    _fs = vfs.VfsLfs2(_bdev)
+except OSError:
+    vfs.VfsLfs2.mkfs(_bdev)
+    _fs = vfs.VfsLfs2(_bdev)
+vfs.umount("/")
+vfs.mount(_fs, "/")
+vfs.mount(vfs.VfsPosix({dir!r}), "/host")
+vfs.mount(vfs.VfsPosix("/dev"), "/dev")
+os.chdir("/")
+sys.path[:] = ["", "/lib"]
+for _k in list(sys.modules):
+    if _k.startswith("board") or _k.startswith("gerbang"):
+        del sys.modules[_k]
+del _fs, _bdev, FileBlockDevice
+
+
+def _copy(src, dst, buf):
+    with open(src, "rb") as fi, open(dst, "wb") as fo:
+        while True:
+            n = fi.readinto(buf)
+            if not n:
+                break
+            fo.write(buf[:n] if n < len(buf) else buf)
+
+
+def _tree(src, dst, buf):
+    for ent in os.ilistdir(src):
+        s = src + "/" + ent[0]
+        d = (dst + "/" + ent[0]) if dst else ent[0]
+        if ent[1] == 0x4000:
+            try:
+                os.mkdir(d)
+            except OSError:
+                pass
+            _tree(s, d, buf)
+        else:
+            _copy(s, d, buf)
+
+
+if {install!r}:
+    _b = bytearray(512)
+    _tree("/host/build", "", _b)
+    _copy("/host/config.json", "config.json", _b)
+    try:
+        _copy("/host/keys/trust.bin", "trust.bin", _b)
+    except OSError:
+        pass  # no bundle: the unit starts without trust (every scan NO_TRUST)
+    del _b
+del _copy, _tree
+gc.collect()
+for _n in ("boot.py", "main.py") if {run_main!r} else ("boot.py",):
+    try:
+        os.stat(_n)
+    except OSError:
+        continue
+    with open(_n) as _f:
+        _c = compile(_f.read(), _n, "exec")
+    gc.collect()
+    exec(_c, {{"__name__": "__main__", "__file__": _n}})
+    del _c
+    gc.collect()
 """
 
 

@@ -143,7 +143,6 @@ class Board:
 
     def __init__(self, config):
         pins = config.get("pins") or {}
-        self.config = config
         self.root = ""
         self.events = Events()
         self._rx_pin = pins.get("scanner_rx", 16)

@@ -3,14 +3,13 @@
 Hardware description: /host/board.json, written by tools/virtual_board.py (the launcher), with
 "scanner": pty path of the scanner UART, "events": file for GPIO/app events (JSON lines,
 time-stamped), "rtc": file standing in for RTC memory, "clock_offset": seconds added to the
-host clock. Flash: a littlefs2 image (512 x 4 KiB) mounted at "/" by power_on(); the board
-directory is mounted at "/host". The REPL's cwd is "/", so `mpremote fs cp x :x` lands in the
-image, as on a real board.
+host clock. Flash: a littlefs2 image (512 x 4 KiB) mounted at "/" by the launcher's boot ROM
+(tools/virtual_board.py: rom.py); the board directory is mounted at "/host", the host's /dev at
+"/dev". The REPL's cwd is "/", so `mpremote fs cp x :x` lands in the image, as on a real board.
 """
 
 import gc
 import json
-import os
 import select
 import sys
 import time
@@ -132,7 +131,7 @@ class State:
     def load(self):
         try:
             with open(self.path, "rb") as f:
-                return f.read(RTC_SIZE)
+                return f.read()
         except OSError:
             return b""
 
@@ -205,7 +204,6 @@ class Board:
 
     def __init__(self, config, host="/host"):
         hw = _hw(host)
-        self.config = config
         self.root = ""  # the flash filesystem is the cwd, "/"
         self.events = Events(hw.get("events"))
         self.uart = UART(hw["scanner"], config.get("baud", 9600), 2048) if hw.get("scanner") \
@@ -219,98 +217,24 @@ class Board:
         self.state = State(hw.get("rtc", host + "/rtc.bin"))
         self.clock = Clock(hw.get("clock_offset", 0), hw.get("clock_file"))
         self.net = Network(config)
+
+        self._en = energy
         self.energy = energy.EnergyMeter(time.ticks_ms(), time.ticks_diff)
 
     def idle(self, ms):
         """Wait up to ms for the scanner (accounted as sleep: the virtual board wakes on the
         first byte, which the ESP32's light sleep cannot; see docs/FIRMWARE.md)."""
         e = self.energy
-        e.enter(energy.SLEEP if ms >= 20 else energy.IDLE, time.ticks_ms())
+        en = self._en
+        e.enter(en.SLEEP if ms >= 20 else en.IDLE, time.ticks_ms())
         if self.uart:
             self.uart.wait(ms)
         else:
             time.sleep_ms(ms)
-        e.enter(energy.IDLE, time.ticks_ms())
+        e.enter(en.IDLE, time.ticks_ms())
 
     def mem_free(self):
         return gc.mem_free()
 
     def reset(self):
         sys.exit(0)  # the launcher restarts the interpreter (a soft reboot)
-
-
-def _copy(src, dst, buf):
-    with open(src, "rb") as fi, open(dst, "wb") as fo:
-        while True:
-            n = fi.readinto(buf)
-            if not n:
-                break
-            fo.write(buf[:n] if n < len(buf) else buf)
-
-
-def _install_tree(src, dst, buf):
-    for ent in os.ilistdir(src):
-        name, kind = ent[0], ent[1]
-        s = src + "/" + name
-        d = (dst + "/" + name) if dst else name
-        if kind == 0x4000:
-            try:
-                os.mkdir(d)
-            except OSError:
-                pass
-            _install_tree(s, d, buf)
-        else:
-            _copy(s, d, buf)
-
-
-def install(host="/host"):
-    """Flash the unit: firmware (build/), config.json and the trust bundle from the board
-    directory into the image, as a technician does with mpremote."""
-    buf = bytearray(512)
-    _install_tree(host + "/build", "", buf)
-    _copy(host + "/config.json", "config.json", buf)
-    try:
-        _copy(host + "/keys/trust.bin", "trust.bin", buf)
-    except OSError:
-        pass  # no bundle yet: the unit starts without trust (every scan NO_TRUST)
-
-
-def power_on(board_dir, run_main=True, flash=False):
-    """The virtual board's boot ROM: mount the flash image at "/", the board directory at
-    "/host" and the host's /dev at "/dev" (for the scanner pty), then run boot.py and main.py
-    from flash like MicroPython's own start-up. flash=True installs the firmware first."""
-    import vfs
-
-    from board.blockdev import FileBlockDevice
-
-    bdev = FileBlockDevice(board_dir + "/flash.img", 4096, 512)
-    try:
-        fs = vfs.VfsLfs2(bdev)
-    except OSError:
-        vfs.VfsLfs2.mkfs(bdev)
-        fs = vfs.VfsLfs2(bdev)
-    vfs.umount("/")
-    vfs.mount(fs, "/")
-    vfs.mount(vfs.VfsPosix(board_dir), "/host")
-    vfs.mount(vfs.VfsPosix("/dev"), "/dev")
-    os.chdir("/")
-    sys.path.clear()
-    sys.path.append("")
-    sys.path.append("/lib")
-    if flash:
-        install()
-    gc.collect()
-    for name in ("boot.py", "main.py") if run_main else ("boot.py",):
-        try:
-            os.stat(name)
-        except OSError:
-            continue
-        with open(name) as f:
-            src = f.read()
-        g = {"__name__": "__main__", "__file__": name}
-        code = compile(src, name, "exec")
-        del src
-        gc.collect()
-        exec(code, g)
-        del code, g
-        gc.collect()

@@ -131,7 +131,6 @@ class App:
         self.board = board
         self.checker = checker
         self.log = log
-        self.config = config
         self.time = timekeeper
         self.sync = sync
         clk = board.clock
@@ -145,6 +144,10 @@ class App:
         self.energy = board.energy
         self.sync_interval_ms = config.get("sync_interval_s", 900) * 1000
         self.idle_ms = config.get("idle_ms", 50)
+        # only what start() needs; the config dict itself is not kept (heap)
+        self._scan_cfg = (_MODES.get(config.get("scanner_mode", "continuous"), 2),
+                          config.get("scanner_same_delay_ms", 1500),
+                          config.get("scanner_save", False), config.get("scanner_retries", 3))
         self._last_sync = clk.ticks_ms()
         self.scans = 0
         self.errors = 0
@@ -156,11 +159,9 @@ class App:
         factory settings: count it and go on)."""
         b = self.board
         b.wdt.feed()
-        c = self.config
-        failed = self.scanner.configure(
-            mode=_MODES.get(c.get("scanner_mode", "continuous"), 2),
-            same_delay_ms=c.get("scanner_same_delay_ms", 1500),
-            save=c.get("scanner_save", False), retries=c.get("scanner_retries", 3))
+        mode, delay, save, retries = self._scan_cfg
+        failed = self.scanner.configure(mode=mode, same_delay_ms=delay, save=save,
+                                        retries=retries)
         b.wdt.feed()
         import sys
 

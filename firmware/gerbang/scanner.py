@@ -4,13 +4,15 @@ The UART object needs any(), readinto(buf) -> n or None, write(b) (machine.UART,
 board's pty UART, or a test fake). Time comes from the ticks_ms/ticks_diff functions passed in.
 
 Reading: a code is the bytes up to "\r". Memory is fixed at construction (max_len bytes for the
-code, the same again for debouncing, 64 bytes of receive chunk), so long or garbage input never
+code, 64 bytes of receive chunk), so long or garbage input never
 grows memory: an over-long frame is discarded up to its "\r" and reported once as TOO_LONG;
 a frame with control bytes (line noise) is dropped; a frame left half-sent for longer than
 char_timeout_ms is dropped (the next byte starts a new frame: resynchronisation). Zone-bit reply
 frames (02 00 00 len data crc) that arrive late among codes are stripped. The module repeats a
 code while it stays in view (continuous mode): the same code again within debounce_ms of its
-last sighting is dropped, and every sighting extends the window.
+last sighting is dropped, and every sighting extends the window. "The same" = same length and
+same 30-bit running hash (no second copy of the code in RAM); a collision can only drop a scan,
+never allow one, and the person simply scans again.
 """
 
 from micropython import const
@@ -43,7 +45,6 @@ class Scanner:
         self.debounce_ms = debounce_ms
         self.buf = bytearray(max_len)
         self.code = memoryview(self.buf)
-        self._last = bytearray(max_len)
         self._last_n = 0
         self._last_h = 0
         self._last_t = 0
@@ -165,24 +166,15 @@ class Scanner:
         if n == 0:
             return 0
         if n == self._last_n and self._h == self._last_h and \
-                self.ticks_diff(now, self._last_t) < self.debounce_ms and self._same(n):
+                self.ticks_diff(now, self._last_t) < self.debounce_ms:
             self._last_t = now
             self.repeats += 1
             return 0
-        self._last[:n] = self.code[:n]
         self._last_n = n
         self._last_h = self._h
         self._last_t = now
         self.codes += 1
         return n
-
-    def _same(self, n):
-        a = self.buf
-        b = self._last
-        for i in range(n):
-            if a[i] != b[i]:
-                return False
-        return True
 
     def forget(self):
         """Forget the last code, so the same certificate is decided again (tests, menus)."""

@@ -1,0 +1,109 @@
+"""Helpers for the door-unit end-to-end tests: a real virtual board (MicroPython unix port on
+ptys) driven by the real scanner emulator, with the golden certificates."""
+
+from __future__ import annotations
+
+import json
+import os
+from binascii import unhexlify
+
+import pytest
+
+from tools.scanner_emulator import ScannerEmulator
+from tools.virtual_board import VirtualBoard, create
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+GOLDEN = os.path.join(ROOT, "tests", "vectors", "golden.json")
+# The ESP32's heap. The functional tests run at RUN_HEAP: see test_door_e2e.py
+# test_boots_and_decides_in_esp32_heap for the 112K budget itself.
+ESP32_HEAP = "112K"
+RUN_HEAP = os.environ.get("GERBANG_E2E_HEAP", "144K")
+
+
+def golden() -> dict:
+    with open(GOLDEN) as f:
+        return json.load(f)
+
+
+def make_board(tmp_path, heap: str = RUN_HEAP, synced: bool = True, relay_ms: int = 200,
+               **cfg_extra) -> tuple[VirtualBoard, ScannerEmulator, dict]:
+    g = golden()
+    with open(os.path.join(ROOT, "firmware", "config.example.json")) as f:
+        cfg = json.load(f)
+    cfg.update(area=g["area"], root_pub=g["root_pub"], relay_ms=relay_ms, idle_ms=20,
+               scan_debounce_ms=300, **cfg_extra)
+    d = str(tmp_path / "board")
+    create(d, cfg, unhexlify(g["bundle"]))
+    vb = VirtualBoard(d, heap=heap, time_unix=g["now"], synced=synced,
+                      log=str(tmp_path / "console.log"))
+    paths = vb.start()
+    em = ScannerEmulator(paths["scanner"])
+    return vb, em, g
+
+
+def console(vb: VirtualBoard) -> str:
+    p = os.path.join(os.path.dirname(vb.dir), "console.log")
+    if not os.path.exists(p):
+        return ""
+    with open(p, "rb") as f:
+        return f.read()[-3000:].decode(errors="replace")
+
+
+@pytest.fixture
+def board(tmp_path):
+    vb, em, g = make_board(tmp_path)
+    started = vb.wait_event(lambda e: e["ev"] == "start", 30)
+    assert started, console(vb)
+    yield vb, em, g
+    em.close()
+    vb.stop()
+
+
+class Events:
+    """Incremental reader of the board's events.jsonl."""
+
+    def __init__(self, vb: VirtualBoard) -> None:
+        self.path = os.path.join(vb.dir, "events.jsonl")
+        self.pos = 0
+        self.items: list[dict] = []
+
+    def poll(self) -> list[dict]:
+        with open(self.path) as f:
+            f.seek(self.pos)
+            data = f.read()
+        end = data.rfind("\n") + 1
+        self.pos += len(data[:end].encode())
+        new = [json.loads(line) for line in data[:end].splitlines() if line]
+        self.items.extend(new)
+        return new
+
+    def wait(self, pred, timeout: float = 10.0) -> dict | None:  # type: ignore[no-untyped-def]
+        import time
+
+        end = time.time() + timeout
+        while True:
+            for e in self.poll():
+                if pred(e):
+                    return e
+            if time.time() > end:
+                return None
+            time.sleep(0.002)
+
+
+def read_log_records(image: str) -> list[bytes]:
+    """Every 32-byte scan-log record in a board's flash image (littlefs-python)."""
+    from littlefs import LittleFS
+
+    with open(image, "rb") as f:
+        data = f.read()
+    fs = LittleFS(block_size=4096, block_count=512, mount=False)
+    fs.context.buffer = bytearray(data)
+    fs.mount()
+    recs = []
+    for name in sorted(fs.listdir("log")):
+        if not name.endswith(".log"):
+            continue
+        with fs.open("log/" + name, "rb") as f:
+            blob = f.read()
+        recs += [blob[i:i + 32] for i in range(0, len(blob) - 31, 32)]
+    return recs
