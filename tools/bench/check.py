@@ -232,6 +232,19 @@ def fit(d: str, heap: str, path: str) -> tuple[bool, str]:
     return False, last.strip()[:140]
 
 
+def min_heap(d: str, path: str, lo: int = 32, hi: int = 160) -> int | None:
+    """Smallest -X heapsize (KiB) in which load + 3 checks pass."""
+    if not fit(d, f"{hi}K", path)[0]:
+        return None
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if fit(d, f"{mid}K", path)[0]:
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
 def _verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
@@ -272,9 +285,11 @@ def run() -> None:
             print(f"  peak transient heap of a check (free heap it needs): {need / 1024:.2f} KiB "
                   f"(target <= {TARGET_HEAP // 1024} KiB: {_verdict(need <= TARGET_HEAP)})")
         mpy = compile_mpy(os.path.join(base, "mpy"))
-        for label, d in (("typical list", typ), ("golden list", col)):
+        for label, d in (("typical list", typ), ("golden list, 3 keys", col)):
             ok, msg = fit(d, "64K", mpy)
             print(f"  -X heapsize=64K, core as .mpy, {label}: {_verdict(ok)} ({msg})")
+            need_k = min_heap(d, mpy)
+            print(f"    smallest heap for load + check (core as .mpy, {label}): {need_k} KiB")
         ok, msg = fit(typ, "64K", "firmware")
         print(f"  for information, -X heapsize=64K, core from source (.py): "
               f"{'fits' if ok else 'does not fit'} ({msg})")
