@@ -193,15 +193,17 @@ def dump_fw(v: dict[str, Any]) -> str:
     """The same vectors one per line, for the door's heap: `key value`, and for certificates
     `cert NAME ALLOW REASON CLOCK FLAGS KID TAG QR` (QR last: base45 has spaces; - = none)."""
     lines = [f"# {v['_origin']}; same content as golden.json"]
-    lines += [f"{k} {v[k]}" for k in ("now", "area", "root_pub", "signer_pub", "bundle",
-                                      "bundle_serial", "bundle_older", "bundle_older_serial")]
+    lines += [f"{k} {v[k]}" for k in ("now", "area", "root_pub", "signer_pub", "issuer_pub",
+                                      "tag_key", "keycert", "bundle", "bundle_serial",
+                                      "bundle_older", "bundle_older_serial")]
     for c in v["certificates"]:
         lines.append(" ".join(["cert", c["name"], str(int(c["allow"])), str(c["reason"]),
                                str(c["clock_quality"]), str(c["flags"]), c["kid"] or "-",
                                c["subject_tag"] or "-", c["qr"]]))
     rq, rs = v["sync_request"], v["sync_response"]
     lines += [f"sync_request_{k} {rq[k]}" for k in ("device_id", "device_seed", "device_pub",
-                                                      "counter", "nonce", "records", "cose")]
+                                                      "counter", "nonce", "first_seq", "records",
+                                                      "cose")]
     lines += [f"sync_response_{k} {rs[k]}" for k in ("acked_seq", "server_time", "cose")]
     return "\n".join(lines) + "\n"
 
