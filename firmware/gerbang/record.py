@@ -50,6 +50,10 @@ def seq_of(buf, off=0):
     return struct.unpack_from("<I", buf, off)[0]
 
 
+def time_of(buf, off=0):
+    return struct.unpack_from("<I", buf, off + 4)[0]
+
+
 def unpack(buf, off=0):
     """-> (seq, time, decision, reason, clock, flags, kid, tag); ValueError on a bad CRC or length."""
     if not valid(buf, off):

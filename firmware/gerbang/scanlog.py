@@ -16,11 +16,16 @@ import os
 import struct
 from binascii import crc32
 
-from gerbang import record
 from micropython import const
+
+from gerbang import record
 
 _REC = const(32)
 _SLACK = const(3)  # blocks beyond a segment: 1 copy-on-write block + 2 for a metadata split
+_MARGIN = const(32)  # free-block estimate this far above the need: no statvfs (a traversal)
+_RECHECK = const(8)  # segment starts between statvfs calls even when the estimate is ample
+_INTERNAL = const(20)  # reason code of a tombstone (PROTOCOL.md section 7)
+_LOST = const(2)  # flags bit 1: record lost to flash damage (a tombstone)
 _STATE = "<III"  # counter, cursor, dropped (+ CRC-32)
 
 
@@ -34,8 +39,10 @@ def _names(root):
 
 
 class ScanLog:
-    def __init__(self, root, reserve_blocks=20, segment_records=128, statvfs=None):
+    def __init__(self, root, reserve_blocks=20, segment_records=128, statvfs=None,
+                 keep_acked=False):
         self.root = root
+        self.keep_acked = keep_acked  # True: delete acknowledged segments only for room
         self._reserve = reserve_blocks
         self._segrec = segment_records
         self._statvfs = statvfs or os.statvfs
@@ -47,9 +54,13 @@ class ScanLog:
         self._resume = False  # recovery found a clean, unfinished last segment
         self._segs = []  # first seq of every segment file, ascending
         self._counter = 0
+        self._est = -1  # free blocks estimated since the last statvfs; -1: unknown
+        self._since = 0  # segments started since that statvfs
+        self._segblk = 1  # blocks a full segment takes (set from the block size)
         self.cursor = 0  # highest seq the server acknowledged
         self.dropped = 0  # scans not stored for lack of space (persisted, monotonic)
         self.damaged = 0  # invalid records/bytes found at recovery (not persisted)
+        self.lost = 0  # tombstones sent in place of damaged records (not persisted)
         self.next_seq = 1
         try:
             self._recover()
@@ -147,19 +158,26 @@ class ScanLog:
         return k, torn == 0
 
     # -- appending ------------------------------------------------------------------------------
-    def _free(self):
+    def _stat(self):
+        # statvfs on littlefs walks every file (thousands of block reads): only at segment
+        # starts, and only when the estimate is stale or near the need
         st = self._statvfs(self.root)
-        return st[3], st[0]
+        self._segblk = (self._segrec * _REC + st[0] - 1) // st[0]
+        self._est = st[3]
+        self._since = 0
 
     def _start(self):
         """Open the segment for next_seq (resume or new). False: no room, scan is dropped."""
         resume = self._resume and self._cur + self._n == self.next_seq
-        free, bsize = self._free()
-        seg = 0 if resume else (self._segrec * _REC + bsize - 1) // bsize
+        if self._est < 0:
+            self._stat()
+        seg = 0 if resume else self._segblk
         need = self._reserve + seg + _SLACK
-        if free < need:
-            free = self._reclaim(need, free)
-            if free < need:
+        if self._est < need + _MARGIN or self._since >= _RECHECK:
+            self._stat()
+        if self._est < need:
+            self._delete_acked(need)
+            if self._est < need:
                 return False
         if resume:
             self._f = open(self._path(self._cur), "ab")
@@ -170,13 +188,17 @@ class ScanLog:
                 self._segs.append(first)
             self._cur = first
             self._n = 0
+            self._est -= seg
+            self._since += 1
         self._resume = False
         return True
 
-    def _reclaim(self, need, free):
-        # delete fully acknowledged segments, oldest first; never one that may still be appended
+    def _delete_acked(self, need=0):
+        """Delete fully acknowledged segments, oldest first (all of them, or until `need` free
+        blocks); never one that may still be appended to."""
         segs = self._segs
-        while free < need and segs:
+        gone = 0
+        while segs and (not need or self._est < need):
             last = (segs[1] if len(segs) > 1 else self.next_seq) - 1
             if last > self.cursor or (len(segs) == 1 and self._f is not None):
                 break
@@ -187,8 +209,12 @@ class ScanLog:
             if self._cur == segs[0]:
                 self._resume = False
             segs.pop(0)
-            free = self._free()[0]
-        return free
+            gone += 1
+            if need:
+                self._stat()
+            elif self._est >= 0:
+                self._est += self._segblk
+        return gone
 
     def _close(self):
         f, self._f = self._f, None
@@ -239,7 +265,12 @@ class ScanLog:
             self._resume = False
             self.next_seq = seq + 1
         self.cursor = seq
-        return self._save_state()
+        ok = self._save_state()
+        if ok and not self.keep_acked:
+            # delete acknowledged segments now, not when space runs out: the free blocks stay
+            # many, so littlefs's copy-on-write spreads over the whole partition
+            self._delete_acked()
+        return ok
 
     def flush_state(self):
         """Persist cursor and drop count again (e.g. after a failed save)."""
@@ -258,56 +289,54 @@ class ScanLog:
         return lo - 1 if lo else 0
 
     def read(self, after, buf):
-        """Copy the consecutive valid records with seq > after into buf (a multiple of 32 bytes).
+        """Copy the records with seq > after into buf (a multiple of 32 bytes), consecutive.
 
         -> (first_seq, count); (0, 0) when there is none. Reads segment by segment, never the
-        whole log. A damaged record ends a batch; the next batch starts after it."""
+        whole log. A record that is unreadable or fails its CRC/seq check although its seq was
+        stored (flash damage) is replaced by a tombstone (see _tombstone) so the sequence the
+        server receives stays contiguous; seqs before the oldest segment were acknowledged."""
         mv = memoryview(buf)
         cap = len(mv) // _REC
-        want = after + 1
-        first = n = 0
         segs = self._segs
+        want = after + 1
+        if not segs or not cap:
+            return 0, 0
+        if want < segs[0]:
+            want = segs[0]
+        first = want
+        n = 0
         i = self._find(want)
-        while i < len(segs) and n < cap:
+        while n < cap and want < self.next_seq:
             s = segs[i]
             end = segs[i + 1] if i + 1 < len(segs) else self.next_seq
-            if want < s:
-                if n:
-                    break  # gap between segments
-                want = s
             if want >= end:
                 i += 1
                 continue
+            take = min(cap - n, end - want)
+            off = n * _REC
             got = 0
             try:
                 with open(self._path(s), "rb") as f:
                     f.seek((want - s) * _REC)
-                    got = f.readinto(mv[n * _REC:min(cap, n + end - want) * _REC]) or 0
+                    got = f.readinto(mv[off:off + take * _REC]) or 0
             except OSError:
                 pass
-            off = n * _REC
-            stop = off + got - got % _REC
-            bad = False
-            while off < stop:
-                if record.valid(mv, off) and record.seq_of(mv, off) == want:
-                    if not n:
-                        first = want
-                    n += 1
-                    want += 1
-                    off += _REC
-                else:
-                    bad = True
-                    break
-            if bad or want < end:
-                if n:
-                    break  # damaged record or short segment: the batch ends here
-                if bad:
-                    want += 1  # skip the damaged slot, read on after it
-                else:
-                    i += 1
-                continue
+            for k in range(take):
+                o = off + k * _REC
+                if (k + 1) * _REC > got or not record.valid(mv, o) or \
+                        record.seq_of(mv, o) != want + k:
+                    self._tombstone(mv, o, want + k)
+            n += take
+            want += take
             i += 1
-        return first, n
+        return (first, n) if n else (0, 0)
+
+    def _tombstone(self, mv, off, seq):
+        # a stored seq whose record is lost (bit rot, a lost segment): deny, INTERNAL, flags
+        # bit 1, zero kid/tag, clock unknown, time of the record before it (0 if none here)
+        t = record.time_of(mv, off - _REC) if off else 0
+        record.pack_into(mv, seq, t, 0, _INTERNAL, 2, _LOST, None, None, off)
+        self.lost += 1
 
     def read_after_cursor(self, buf):
         return self.read(self.cursor, buf)

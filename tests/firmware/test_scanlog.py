@@ -165,12 +165,12 @@ def test_ack_beyond_the_log_never_reuses_server_seqs():
     log = ScanLog(root, segment_records=4)
     _add(log, 0)
     _add(log, 1)
-    check(log.ack(500))
+    check(log.ack(500) and _seg_files(root) == [])  # 1 and 2 acknowledged: deleted
     check(_add(log, 2) == 501)
     log.close()
     log = ScanLog(root, segment_records=4)
     check(log.next_seq == 502 and log.cursor == 500)
-    check(_all(log, 0) == [1, 2, 501])
+    check(_all(log, 0) == [501], "no tombstones for seqs this log never held")
 
 
 def test_wiped_log_keeps_counting_after_the_cursor():
@@ -186,7 +186,12 @@ def test_wiped_log_keeps_counting_after_the_cursor():
     check(log.next_seq == 7 and _add(log, 6) == 7)
 
 
-def test_damaged_record_in_the_middle_ends_a_batch_and_is_skipped():
+def _is_tombstone(buf, k, seq, time):
+    check(record.unpack(buf, k * 32) == (seq, time, 0, 20, 2, 2, bytes(8), bytes(8)),
+          "tombstone %d" % seq)
+
+
+def test_damaged_record_in_the_middle_is_sent_as_a_tombstone():
     root = _tmpdir() + "/log"
     log = ScanLog(root, segment_records=16)
     for i in range(10):
@@ -195,9 +200,32 @@ def test_damaged_record_in_the_middle_ends_a_batch_and_is_skipped():
         f.seek(3 * 32)
         f.write(b"\x00\x00\x00\x00")
     buf = bytearray(32 * 16)
-    check(log.read(0, buf) == (1, 3))
-    check(log.read(3, buf) == (5, 6))
+    check(log.read(0, buf) == (1, 10), "the batch runs on over the damaged record")
+    for k in (0, 1, 2, 4, 5, 9):
+        _check_rec(buf, k, k + 1, k)
+    _is_tombstone(buf, 3, 4, 1700000002)  # time of the record before it
+    check(log.lost == 1)
+    check(log.read(3, buf) == (4, 7))
+    _is_tombstone(buf, 0, 4, 0)  # first in its batch: no time known
     check(log.read(4, buf) == (5, 6))
+    check(_all(log) == list(range(1, 11)))
+
+
+def test_lost_segment_becomes_tombstones_and_old_seqs_are_not_invented():
+    root = _tmpdir() + "/log"
+    log = ScanLog(root, segment_records=4)
+    for i in range(14):
+        _add(log, i)
+    check(log.ack(4) and _seg_files(root)[0] == "00000005.log")
+    os.remove(root + "/00000009.log")  # seqs 9..12 lost with their file
+    log = ScanLog(root, segment_records=4)
+    buf = bytearray(32 * 16)
+    check(log.read(0, buf) == (5, 10), "starts at the oldest segment, contiguous to the end")
+    for k in range(4):
+        _check_rec(buf, k, 5 + k, 4 + k)
+        _is_tombstone(buf, 4 + k, 9 + k, 1700000007)  # time carried on
+    _check_rec(buf, 8, 13, 12)
+    check(log.lost == 4)
 
 
 def _fake_statvfs(total):
@@ -224,16 +252,29 @@ def test_full_log_drops_counts_and_reclaims_acknowledged_segments():
     log = ScanLog(root, reserve_blocks=2, segment_records=4, statvfs=sv)
     check(log.dropped == 40 - len(stored))  # persisted
     check(_add(log, 99) == 0 and log.dropped == 41 - len(stored))
-    check(log.ack(4))  # one segment acknowledged: deleted, still not enough room
-    check(_add(log, 100) == 0 and "00000001.log" not in _seg_files(root))
+    check(log.ack(4))  # one segment acknowledged: deleted at once, still not enough room
+    check("00000001.log" not in _seg_files(root))
+    check(_add(log, 100) == 0)
     check("00000005.log" in _seg_files(root))  # not acknowledged: kept
-    check(log.ack(12))  # three segments: room for one more
-    nseg = len(_seg_files(root))
+    check(log.ack(12))  # two more segments deleted at the ack: room for one more
+    check(_seg_files(root)[0] == "0000000d.log", "acknowledged segments deleted at the ack")
     s = _add(log, 101)
     check(s == len(stored) + 1, "space reclaimed after an ack")
-    files = _seg_files(root)
-    check(len(files) < nseg and files[0] == "0000000d.log", "oldest acknowledged deleted first")
     check(_all(log, 12) == list(range(13, s + 1)))
+
+
+def test_ack_deletes_acknowledged_segments_but_not_the_open_one():
+    root = _tmpdir() + "/log"
+    log = ScanLog(root, segment_records=4)
+    for i in range(10):
+        _add(log, i)
+    check(_seg_files(root) == ["00000001.log", "00000005.log", "00000009.log"])
+    check(log.ack(6) and _seg_files(root) == ["00000005.log", "00000009.log"])
+    check(log.ack(10) and _seg_files(root) == ["00000009.log"])  # open: appended to next
+    check(_add(log, 10) == 11 and _all(log, 10) == [11])
+    check(_add(log, 11) == 12 and log.ack(12) and _seg_files(root) == [])  # full, closed
+    log = ScanLog(root, segment_records=4)
+    check(log.next_seq == 13 and _add(log, 12) == 13 and _all(log, 12) == [13])
 
 
 def test_unusable_root_never_raises():
