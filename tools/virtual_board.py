@@ -228,11 +228,11 @@ class VirtualBoard:
         self.mp_m, self.mp_s, _ = self._pty()  # the interpreter's stdio
         self.uart_m, self.uart_s, self._uart_path = self._pty()  # firmware's scanner UART
         self.emu_m, self.emu_s, scanner = self._pty()  # the emulator's side
+        # (a pty's master and slave share one termios: set each once, on the slave)
         _raw(self.repl_s)
         _raw(self.emu_s)
+        _raw(self.uart_s)
         _raw(self.mp_s, isig=True)
-        for fd in (self.repl_m, self.mp_m, self.uart_m, self.emu_m):
-            tty.setraw(fd)
         self._hardware()
         install = self.reflash or not os.path.exists(os.path.join(self.dir, "flash.img"))
         self._spawn(run_main=True, install=install)
