@@ -75,6 +75,7 @@ class Events:
         fields["ev"] = kind
         fields["ms"] = time.ticks_ms()
         fields["us"] = time.ticks_us()
+        fields["ns"] = time.time_ns()  # host wall clock: comparable with the host tools
         self._f.write(json.dumps(fields))
         self._f.write("\n")
         self._f.flush()
