@@ -41,6 +41,14 @@ def _base_table():
     return _btab
 
 
+def base_buffer(ready):
+    """The base point's table buffer, for gerbang.truststore to fill from its cache: call with
+    ready=False before writing into it, ready=True once what was written is verified."""
+    global _bready
+    _bready = ready
+    return _btab
+
+
 def _encode_int(X, Y, Z):
     zi = inv(Z)
     x = X * zi % P
@@ -65,12 +73,14 @@ def _scalar_idx(s):
 class PublicKey:
     """An Ed25519 public key, decoded strictly; its comb table is built here, once."""
 
-    def __init__(self, pub, pt=None):
-        # pt: the point of pub when the caller decoded it already (ed25519_make.point)
-        tab = bytearray(TAB_BYTES)  # before the arithmetic's garbage: keeps the heap tidy
+    def __init__(self, pub, pt=None, tab=None):
+        # pt: the point of pub when the caller decoded it already (ed25519_make.point);
+        # tab: its table, already built (the trust store's cache): nothing is computed then
         pub = bytes(pub)
-        _make().key_table(pub, tab, pt)  # ValueError for a bad key
-        _base_table()  # at load time too, so the first scan never has to build it
+        if tab is None:
+            tab = bytearray(TAB_BYTES)  # before the arithmetic's garbage: keeps the heap tidy
+            _make().key_table(pub, tab, pt)  # ValueError for a bad key
+            _base_table()  # at load time too, so the first scan never has to build it
         self.pub = pub
         self._tab = tab  # table of -A
 

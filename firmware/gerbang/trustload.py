@@ -1,7 +1,8 @@
 """Opening a trust bundle (docs/PROTOCOL.md §3-4): pinned root -> key certificate -> trust list.
 
-Load-time code only: gerbang.truststore imports this module when a bundle is loaded or
-installed and drops it again afterwards (it is ~8 KB of heap the scan path never needs).
+Load-time code only: gerbang.truststore imports this module (through gerbang.trustinst) when a
+bundle is installed or its cache rebuilt, and drops it again afterwards (~8 KB of heap the scan
+path never needs; a boot from the cache never imports it).
 The chain signatures are one-off verifies (no comb table); only the issuer keys get one."""
 
 import gc
@@ -65,6 +66,12 @@ def _verified(data, pub, what):
 def open_keycert(raw, root_pub, now=None):
     """Key certificate (§3) verified under the pinned root -> (signer pub, not_after).
     Raises Reject(NO_TRUST); now=None skips the validity check (clock unknown)."""
+    signer, _, na = _keycert(raw, root_pub, now)
+    return signer, na
+
+
+def _keycert(raw, root_pub, now):
+    # -> (signer pub, not_before, not_after)
     if len(raw) > MAX_KEYCERT:
         _fail("keycert over %d bytes" % MAX_KEYCERT)
     try:
@@ -80,7 +87,7 @@ def open_keycert(raw, root_pub, now=None):
         _fail("key certificate role %d is not trust-list signer" % role)
     if now is not None and not nb <= now < na:
         _fail("key certificate is outside its validity")
-    return bytes(signer), na
+    return bytes(signer), nb, na
 
 
 def _sorted_distinct(rv):
@@ -107,7 +114,7 @@ def open_bundle(bundle, root_pub, now=None, build=True):
         _fail("bundle: " + e.args[0])
     if type(parts) is not list or len(parts) != 2:
         _fail("a trust bundle is [keycert, trustlist]")
-    signer, na = open_keycert(_bstr(parts[0], "keycert"), root_pub, now)
+    signer, nb, na = _keycert(_bstr(parts[0], "keycert"), root_pub, now)
     payload = _verified(_bstr(parts[1], "trust list"), signer, "trust list")
     parts = None
     drop(("ed25519_one",))  # the chain is verified: make room before the tables
@@ -117,6 +124,7 @@ def open_bundle(bundle, root_pub, now=None, build=True):
         _fail("trust list: " + e.args[0])
     tl = TrustList()
     tl.signer_pub = signer
+    tl.signer_not_before = nb
     tl.signer_not_after = na
     tl.area = _uint(_get(m, 1, "area"), "area")
     if not 1 <= tl.area <= 18:

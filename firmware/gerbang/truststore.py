@@ -1,10 +1,14 @@
-"""The door's trust list (docs/PROTOCOL.md §3-4), resident part: the held list and its lookups.
+"""The door's trust list (docs/PROTOCOL.md §3-4), resident part: the held list and its lookups,
+and the boot path that opens the list from its verified cache (docs/FIRMWARE_CORE.md).
 
-Opening a bundle (chain to the pinned root, every field, the issuer keys' tables) lives in
-gerbang.trustload, imported only while a bundle is loaded or installed and dropped afterwards:
-load-time code (with gerbang.ed25519_make and _one) does not stay in the heap. install() validates fully, refuses rollback, and
-replaces the file atomically (tmp + rename) so a power cut leaves the old or the new list,
-never half of one. A broken stored file at boot means no trust (every scan NO_TRUST)."""
+Files, all replaced atomically (tmp + rename): `path` is the bundle as received (the evidence
+and the source of truth), `path.cache` what the scan path needs from it, derived once when the
+bundle was verified (fields, revocations, every key's comb table, the base point's table; a
+SHA-256 of the bundle it came from and one of itself), `path.new` a bundle staged for
+installation at the next boot. Verifying a bundle (gerbang.trustload, gerbang.trustinst and
+the load-time crypto) is imported only when a bundle is installed or the cache must be rebuilt,
+and dropped afterwards: a boot from a good cache never loads it. A broken stored bundle means
+no trust (every scan NO_TRUST); a broken cache only means a rebuild from the bundle."""
 
 import gc
 import os
@@ -22,6 +26,18 @@ def _loader():
     from gerbang import trustload
 
     return trustload
+
+
+def _installer():
+    from gerbang import trustinst
+
+    return trustinst
+
+
+def _cache():
+    from gerbang import trustcache
+
+    return trustcache
 
 
 def drop(names):
@@ -43,7 +59,7 @@ def drop(names):
 
 
 def _drop_loader():
-    drop(("trustload", "ed25519_one", "ed25519_make"))
+    drop(("trustcache", "trustinst", "trustload", "ed25519_one", "ed25519_make"))
 
 
 def open_keycert(raw, root_pub, now=None):
@@ -114,21 +130,28 @@ class TrustList:
 
 
 class TrustStore:
-    """The trust list of one door (area), stored at `path`. `trust` is the TrustList or None;
-    `error` says why there is none."""
+    """The trust list of one door (area), stored at `path` (cache `path.cache`, staged bundle
+    `path.new`). `trust` is the TrustList or None; `error` says why there is none; `source`
+    says where the held list came from ("cache", or "bundle" when the cache was rebuilt);
+    `pending_error` why a staged bundle was refused at the last load (None if none was)."""
 
     def __init__(self, path, root_pub, area):
         self.path = path
+        self.cache = path + ".cache"
+        self.pending = path + ".new"
         self.root_pub = bytes(root_pub)
         self.area = area
         self.trust = None
         self.error = "not loaded"
+        self.source = None
+        self.pending_error = None
 
     @property
     def serial(self):
         return self.trust.serial if self.trust else 0
 
     def _open(self, bundle, now):
+        """A bundle verified in RAM (tables built), not stored: for tests and tools."""
         tl = open_bundle(bundle, self.root_pub, now)
         if tl.area != self.area:
             raise Reject(NO_TRUST, "trust list is for area %d, this door is area %d"
@@ -136,54 +159,39 @@ class TrustStore:
         return tl
 
     def load(self, now=None):
-        """Open the stored bundle. Never raises: returns True when a list is held."""
-        self.trust = None
+        """Boot: install the staged bundle if there is one, then open the list from its cache
+        (rebuilt from the bundle, fully verified, when missing or not matching it). Never
+        raises: returns True when a list is held. now=None: clock unknown (the key
+        certificate's validity is not checked). See gerbang.trustcache."""
         try:
-            with open(self.path, "rb") as f:
-                data = f.read()
-            self.trust = self._open(data, now)
-            self.error = None
-            return True
-        except OSError:
-            self.error = "no trust list stored"
-        except Exception as e:  # a broken file means no trust, never a crash at boot
-            self.error = "stored trust list refused: %s" % (e.args[0] if e.args else e)
-        return False
+            return _cache().load(self, now)
+        finally:
+            drop(("trustcache",))
 
     def install(self, bundle, now):
-        """Validate a new bundle fully, then store it atomically and use it. Returns True when
-        installed, False when it is the list already held (same serial). Raises
-        Reject(NO_TRUST) for a bad bundle and Rollback for a lower serial.
-        The issuer keys' tables are built only after every check passed and the file is
-        written, and after the held list is let go (two lists' tables at once would not fit
-        the door's heap). If building them runs out of memory, no list is held until load()."""
-        loader = _loader()
+        """Validate a new bundle fully, then store it and its cache atomically and use it.
+        Returns True when installed, False when it is the list already held (same serial).
+        Raises Reject(NO_TRUST) for a bad bundle and Rollback for a lower serial. The held
+        list is let go once the new one is checked and stored (two lists' tables at once
+        would not fit the door's heap); if the cache cannot be read back, no list is held
+        until load(). With the scan path loaded this needs more heap than stage() + load()
+        at boot (docs/FIRMWARE_CORE.md)."""
         try:
-            tl, pending = loader.open_bundle(bundle, self.root_pub, now, False)
-            if tl.area != self.area:
-                raise Reject(NO_TRUST, "trust list is for area %d, this door is area %d"
-                             % (tl.area, self.area))
-            if not now < tl.expires:
-                raise Reject(NO_TRUST, "trust list expired")
-            held = self.trust
-            if held is not None:
-                if tl.serial < held.serial:
-                    raise Rollback(NO_TRUST, "rollback refused: serial %d is lower than the "
-                                   "held %d" % (tl.serial, held.serial))
-                if tl.serial == held.serial:
-                    return False
-            held = None
-            tmp = self.path + ".tmp"
-            with open(tmp, "wb") as f:
-                f.write(bundle)
-            os.rename(tmp, self.path)  # atomic on littlefs and POSIX
-            self.trust = None
-            self.error = "installing"
-            gc.collect()
-            loader.build_keys(tl, pending)
-            self.trust = tl
-            self.error = None
-            return True
+            done = _installer().install(self, bundle, now, self.serial)
+            if done:
+                self.trust = None
+                gc.collect()
+                self.trust = _cache().read(self, now)
+                self.error = None
+                self.source = "bundle"
+            return done
         finally:
-            loader = None
             _drop_loader()
+
+    def stage(self, bundle):
+        """Store a bundle (e.g. from a sync response) to be installed by the next load(), at
+        boot, before the scan path is imported. Nothing is verified here."""
+        tmp = self.pending + ".tmp"
+        with open(tmp, "wb") as f:
+            f.write(bundle)
+        os.rename(tmp, self.pending)
