@@ -7,10 +7,12 @@ prints `N passed, N failed` as its last line; exit status 1 on any failure.
 """
 
 import gc
+import os
 import sys
 
 sys.path.insert(0, "tests/firmware")
-sys.path.insert(0, "firmware")
+# GERBANG_FIRMWARE: a directory of the firmware compiled to .mpy (as deployed); default: source
+sys.path.insert(0, os.getenv("GERBANG_FIRMWARE") or "firmware")
 
 passed = failed = skipped = 0
 for name in sys.argv[1:]:
