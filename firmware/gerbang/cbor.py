@@ -6,9 +6,8 @@ indefinite strings, two-byte simple values < 32, invalid UTF-8, duplicate map ke
 non-hashable keys, nesting deeper than MAX_DEPTH and any length larger than the bytes left
 (checked before allocating). Every tag decodes to a Tag object (no bignum conversion:
 a claim that must be an integer is never a tag).
-Encoder: shortest forms, definite lengths, sorted map keys (as cbor2 canonical=True)."""
-
-import struct
+Encoder (gerbang.cbor_enc, imported on first use with the float decoding: neither is on the
+scan path): shortest forms, definite lengths, sorted map keys (as cbor2 canonical=True)."""
 
 from micropython import const
 
@@ -52,20 +51,6 @@ class Simple:
 
 UNDEFINED = Simple(23)
 _HASHABLE = (int, str, bytes, float, bool, Simple, type(None))
-
-
-def _half(h):
-    exp = (h >> 10) & 0x1F
-    mant = h & 0x3FF
-    if exp == 0:
-        val = mant * 5.960464477539063e-08  # 2**-24
-    elif exp != 31:
-        val = (mant + 1024) * 2.0 ** (exp - 25)
-    elif mant == 0:
-        val = float("inf")
-    else:
-        val = float("nan")
-    return -val if h & 0x8000 else val
 
 
 class _Decoder:
@@ -187,13 +172,13 @@ class _Decoder:
             if v < 32:
                 raise Reject(CBOR, "two-byte simple value below 32")
             return Simple(v)
-        if ai == 25:
-            return _half(self._arg(25))
-        n = 4 if ai == 26 else 8
+        n = 2 if ai == 25 else 4 if ai == 26 else 8
         self._need(n)
         p = self.p
         self.p = p + n
-        return struct.unpack(">f" if n == 4 else ">d", bytes(self.b[p : p + n]))[0]
+        from gerbang import cbor_enc  # floats are rare (never in Gerbang's own data)
+
+        return cbor_enc.float_of(self.b[p : p + n])
 
     def _at_break(self):
         self._need(1)
@@ -229,68 +214,16 @@ def loads(buf, reason=CBOR, views=False):
     return v
 
 
-def _head_into(out, major, n):
-    m = major << 5
-    if n < 24:
-        out.append(m | n)
-    elif n < 0x100:
-        out.append(m | 24)
-        out.append(n)
-    elif n < 0x10000:
-        out.append(m | 25)
-        out.extend(n.to_bytes(2, "big"))
-    elif n < 0x100000000:
-        out.append(m | 26)
-        out.extend(n.to_bytes(4, "big"))
-    else:
-        out.append(m | 27)
-        out.extend(n.to_bytes(8, "big"))
-
-
 def encode_into(out, v):
-    """Append the deterministic encoding of v (int, bytes, str, list/tuple, dict, Tag, bool,
-    None) to the bytearray `out`."""
-    if v is True or v is False:
-        out.append(0xF5 if v else 0xF4)
-    elif v is None:
-        out.append(0xF6)
-    elif isinstance(v, int):
-        if v >= 0:
-            _head_into(out, 0, v)
-        else:
-            _head_into(out, 1, -1 - v)
-    elif isinstance(v, (bytes, bytearray, memoryview)):
-        _head_into(out, 2, len(v))
-        out.extend(v)
-    elif isinstance(v, str):
-        b = v.encode()
-        _head_into(out, 3, len(b))
-        out.extend(b)
-    elif isinstance(v, (list, tuple)):
-        _head_into(out, 4, len(v))
-        for x in v:
-            encode_into(out, x)
-    elif isinstance(v, dict):
-        _head_into(out, 5, len(v))
-        items = []
-        for k in v:
-            kb = bytearray()
-            encode_into(kb, k)
-            items.append((bytes(kb), v[k]))
-        # length-first, then bytewise (RFC 8949 §4.2.3, cbor2's canonical): the host's order;
-        # for every Gerbang map it equals the §4.2.1 bytewise order
-        items.sort(key=lambda kv: (len(kv[0]), kv[0]))
-        for kb, x in items:
-            out.extend(kb)
-            encode_into(out, x)
-    elif isinstance(v, Tag):
-        _head_into(out, 6, v.tag)
-        encode_into(out, v.value)
-    else:
-        raise TypeError("cannot encode %r" % type(v))
+    """Append the deterministic encoding of v to the bytearray out (gerbang.cbor_enc, imported
+    on first use: the scan path never encodes)."""
+    from gerbang import cbor_enc
+
+    cbor_enc.encode_into(out, v)
 
 
 def dumps(v):
-    out = bytearray()
-    encode_into(out, v)
-    return bytes(out)
+    """Deterministic encoding of v (gerbang.cbor_enc)."""
+    from gerbang import cbor_enc
+
+    return cbor_enc.dumps(v)

@@ -60,10 +60,26 @@ def sig_structure(protected, payload, external_aad=b""):
     """CBOR of ["Signature1", protected, external_aad, payload] (RFC 9052 §4.4); Gerbang's
     external_aad is always empty."""
     out = bytearray(_SIG1_HEAD)
-    cbor.encode_into(out, protected)
-    cbor.encode_into(out, external_aad)
-    cbor.encode_into(out, payload)
+    for b in (protected, external_aad, payload):
+        _bstr_into(out, b)
     return out
+
+
+def _bstr_into(out, b):
+    # a definite byte string, shortest head (RFC 8949 §4.2.1): the one encoding a check needs
+    n = len(b)
+    if n < 24:
+        out.append(0x40 | n)
+    elif n < 0x100:
+        out.append(0x58)
+        out.append(n)
+    elif n < 0x10000:
+        out.append(0x59)
+        out.extend(n.to_bytes(2, "big"))
+    else:
+        out.append(0x5A)
+        out.extend(n.to_bytes(4, "big"))
+    out.extend(b)
 
 
 def verify(msg, keys):

@@ -12,12 +12,12 @@ This module is what stays resident for scans (PublicKey.verify). Making keys and
 on first use.
 """
 
-from gerbang.ed25519_field import TAB_BYTES, P, inv, mul2
+from gerbang.ed25519_field import P, inv, mul2, new_table
 from gerbang.sha512 import SHA512
 
 L = 2**252 + 27742317777372353535851937790883648493
 
-_btab = bytearray(TAB_BYTES)  # allocated at import, while the heap is still unfragmented
+_btab = new_table()  # allocated at import, while the heap is still unfragmented
 _bready = False
 
 
@@ -78,7 +78,7 @@ class PublicKey:
         # tab: its table, already built (the trust store's cache): nothing is computed then
         pub = bytes(pub)
         if tab is None:
-            tab = bytearray(TAB_BYTES)  # before the arithmetic's garbage: keeps the heap tidy
+            tab = new_table()  # before the arithmetic's garbage: keeps the heap tidy
             _make().key_table(pub, tab, pt)  # ValueError for a bad key
             _base_table()  # at load time too, so the first scan never has to build it
         self.pub = pub

@@ -8,16 +8,18 @@ Reduction bounds (p = 2^255 - 19, fold(x) = (x >> 255) * 19 + (x & M), x = fold(
   one fold leaves < 2^274, a second fold leaves a reduced value again.
 - first-stage products (that only feed one more product) are folded once (< 2^261 when the
   inputs are reduced); second-stage products of those (< 2^524) are folded twice.
-Table points are stored affine as (y + x, y - x, 2*d*x*y) mod p, packed in one 2880-byte buffer
-per base point (30 entries x 3 x 32 bytes) and read back with int.from_bytes (~1 k
-instructions each, cheaper in RAM than 90 resident big ints of ~115 bytes each).
+Table points are stored affine as (y + x, y - x, 2*d*x*y) mod p, packed in two 1440-byte
+buffers per base point (one per comb: 15 entries x 3 x 32 bytes; two halves fit a fragmented
+heap where one 2880-byte block may not) and read back with int.from_bytes (~1 k instructions
+each, cheaper in RAM than 90 resident big ints of ~115 bytes each).
 """
 
 from micropython import const
 
 P = 2**255 - 19
 M = 2**255 - 1
-TAB_BYTES = const(2880)
+TAB_BYTES = const(2880)  # a whole table: two combs
+HALF_BYTES = const(1440)  # one comb
 D2 = 16295367250680780974490674513165176452449235426866156013048779062215315747161  # 2d
 
 
@@ -52,8 +54,14 @@ def inv(z):
     return mul(_sqn(t, 5), z11) % P
 
 
+def new_table():
+    """An empty comb table: one buffer per comb."""
+    return (bytearray(HALF_BYTES), bytearray(HALF_BYTES))
+
+
 def mul2(ib, tb, ia, ta):
-    """[s]B (+ [k]A): comb indices ib/ia (from ed25519._scalar_idx), tables tb/ta.
+    """[s]B (+ [k]A): comb indices ib/ia (from ed25519._scalar_idx), tables tb/ta (pairs of
+    comb buffers, new_table()).
 
     Returns projective (X, Y, Z) with reduced (not canonical) coordinates."""
     m = M
@@ -62,8 +70,8 @@ def mul2(ib, tb, ia, ta):
     Y = 1
     Z = 1
     T = 0
-    pairs = ((ib, memoryview(tb)),) if ia is None else (
-        (ib, memoryview(tb)), (ia, memoryview(ta)))
+    pairs = ((ib, memoryview(tb[0]), memoryview(tb[1])),) if ia is None else (
+        (ib, memoryview(tb[0]), memoryview(tb[1])), (ia, memoryview(ta[0]), memoryview(ta[1])))
     for i in range(31, -1, -1):
         if i != 31:
             # dbl-2008-hwcd: 4 squarings (folded once) + 4 products (folded twice)
@@ -92,12 +100,13 @@ def mul2(ib, tb, ia, ta):
             Z = (Z >> 255) * 19 + (Z & m)
             Z = (Z >> 255) * 19 + (Z & m)
         j = 2 * i
-        for idx, tab in pairs:
+        for idx, tab0, tab1 in pairs:
             for c in (0, 1):
                 e = idx[j + c]
                 if not e:
                     continue
-                o = 1440 * c + 96 * e - 96
+                tab = tab1 if c else tab0
+                o = 96 * e - 96
                 # madd-2008-hwcd-3 with a precomputed affine (y+x, y-x, 2dxy)
                 a = (Y - X) * fb(tab[o + 32:o + 64], "little")
                 a = (a >> 255) * 19 + (a & m)

@@ -4,7 +4,7 @@ a trust list is opened (when deployed as .mpy), so none of it stays in the heap 
 Kept small on purpose: compiling a module from source needs heap in proportion to its size.
 See docs/CRYPTO.md."""
 
-from gerbang.ed25519_field import D2, TAB_BYTES, M, P, inv, mul
+from gerbang.ed25519_field import D2, M, P, inv, mul, new_table
 
 _D = 37095705934669439343138083508754565189542113879843219016388785533085940283555
 _SQRT_M1 = 19681161376707505956807079304988542015446066515923890162744021073123829784752
@@ -94,13 +94,14 @@ def _get(buf, o, n):
 def madd_table(pt, out=None):
     """Comb table of an extended point (2 combs x 4 teeth, 32 columns: covers 256 bits).
 
-    One bytes-like of 30 entries x 96 bytes, (y+x, y-x, 2dxy) little-endian, entry
-    (c, e) at offset 96 * (15 c + e - 1): 2880 bytes, where 90 separate ints cost ~10 KB.
+    Two buffers (one per comb) of 15 entries x 96 bytes, (y+x, y-x, 2dxy) little-endian,
+    entry (c, e) at offset 96 * (e - 1) of buffer c: 2880 bytes, where 90 separate ints cost
+    ~10 KB.
     The extended entries wait in one 1920-byte scratch buffer (not 60 ints) until the batch
     inversion, so building a table needs little more heap than the table itself. `out`: an
     empty table to fill (allocated by the caller before any arithmetic), or None."""
     if out is None:
-        out = bytearray(TAB_BYTES)
+        out = new_table()
     tmp = bytearray(1920)  # 15 extended points (X, Y, Z, T) % p of the comb being built
     mv = memoryview(tmp)
     g = pt
@@ -118,21 +119,20 @@ def madd_table(pt, out=None):
         teeth = q = None
         # batch inversion of the 15 Z (Montgomery's trick): one inversion per comb; the
         # running products wait in the output slots (overwritten on the way back)
-        o0 = 1440 * c
+        oc = out[c]
         acc = 1
         for e in range(1, 16):
             acc = acc * int.from_bytes(mv[128 * e - 64:128 * e - 32], "little") % P
-            _put(out, o0 + 96 * (e - 1), acc)
+            _put(oc, 96 * (e - 1), acc)
         zi = inv(acc)
         for e in range(15, 0, -1):
             X, Y, Z, _ = _get(mv, 128 * (e - 1), 4)
-            prev = int.from_bytes(out[o0 + 96 * (e - 2):o0 + 96 * (e - 2) + 32], "little") \
-                if e > 1 else 1
+            prev = int.from_bytes(oc[96 * (e - 2):96 * (e - 2) + 32], "little") if e > 1 else 1
             iz = zi * prev % P
             zi = zi * Z % P
             x = X * iz % P
             y = Y * iz % P
-            _put(out, o0 + 96 * (e - 1), y + x, y - x, D2 * x % P * y)
+            _put(oc, 96 * (e - 1), y + x, y - x, D2 * x % P * y)
     return out
 
 
@@ -150,7 +150,7 @@ def point(pub):
 
 
 def key_table(pub, tab, pt=None):
-    """Fill tab (TAB_BYTES, allocated by the caller) with the comb table of -A for the 32-byte
+    """Fill tab (new_table(), allocated by the caller) with the comb table of -A for the 32-byte
     encoding pub (pt: its point(), when already decoded); ValueError for a bad key."""
     x, y = point(pub) if pt is None else pt
     madd_table(to_extended(P - x if x else 0, y), tab)

@@ -29,7 +29,8 @@ def mul_vartime(k, pa, ib, tb):
         _put(tab, 128 * (j - 1), Y + X, Y - X, D2 * T, 2 * Z)
     q = a1 = None
     ta = memoryview(tab)
-    tbv = memoryview(tb)
+    tb0 = memoryview(tb[0])
+    tb1 = memoryview(tb[1])
     kb = k.to_bytes(32, "little")
     X = 0
     Y = 1
@@ -81,7 +82,8 @@ def mul_vartime(k, pa, ib, tb):
                 e = ib[2 * pos + cc]
                 if not e:
                     continue
-                o = 1440 * cc + 96 * e - 96
+                tbv = tb1 if cc else tb0
+                o = 96 * e - 96
                 a = (Y - X) * fb(tbv[o + 32:o + 64], "little")
                 a = (a >> 255) * 19 + (a & m)
                 b = (Y + X) * fb(tbv[o:o + 32], "little")

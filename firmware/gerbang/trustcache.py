@@ -17,7 +17,7 @@ import struct
 from micropython import const
 
 from gerbang import ed25519
-from gerbang.ed25519_field import TAB_BYTES
+from gerbang.ed25519_field import HALF_BYTES, TAB_BYTES, new_table
 from gerbang.reasons import NO_TRUST, Reject
 from gerbang.truststore import Key, TrustList, drop
 
@@ -86,6 +86,13 @@ def _take(f, h, n):
         raise _Stale("cache truncated")
     h.update(b)
     return b
+
+
+def _table(f, h, tab):
+    for half in tab:
+        if f.readinto(half) != HALF_BYTES:
+            raise _Stale("cache truncated")
+        h.update(half)
 
 
 def load(store, now):
@@ -180,17 +187,12 @@ def read(store, now):
         tl.max_unsynced = mu
         tl.reuse_window = rw
         tl.tag_key = tag
-        btab = ed25519.base_buffer(False)
-        if f.readinto(btab) != TAB_BYTES:
-            raise _Stale("cache truncated")
-        h.update(btab)
+        _table(f, h, ed25519.base_buffer(False))
         keys = tl.keys
         for _ in range(nk):
             kid, pub, af, au, ka = struct.unpack(KEY, _take(f, h, _KEY_SIZE))
-            tab = bytearray(TAB_BYTES)
-            if f.readinto(tab) != TAB_BYTES:
-                raise _Stale("cache truncated")
-            h.update(tab)
+            tab = new_table()
+            _table(f, h, tab)
             k = Key(kid, ed25519.PublicKey(pub, None, tab), af, au, ka)
             if kid in keys:
                 keys[kid].append(k)

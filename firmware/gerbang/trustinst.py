@@ -14,7 +14,7 @@ import os
 import struct
 
 from gerbang import ed25519, ed25519_make, trustload
-from gerbang.ed25519_field import TAB_BYTES
+from gerbang.ed25519_field import new_table
 from gerbang.reasons import NO_TRUST, Reject
 from gerbang.trustcache import HDR, KEY, MAGIC, VERSION
 from gerbang.truststore import Rollback
@@ -68,7 +68,7 @@ def rebuild(store, bundle, now):
 def write_cache(store, tl, pending, digest):
     """Write store.cache for the verified list tl (pending: its decoded keys from trustload)
     and the bundle SHA-256 digest: temporary file, then rename."""
-    tab = bytearray(TAB_BYTES)  # one buffer for every key's table, before the arithmetic
+    tab = new_table()  # one buffer for every key's table, before the arithmetic
     tmp = store.cache + ".tmp"
     h = hashlib.sha256()
     with open(tmp, "wb") as f:
@@ -77,13 +77,15 @@ def write_cache(store, tl, pending, digest):
             tl.area, tl.serial, tl.issued, tl.expires, tl.signer_not_before,
             tl.signer_not_after, tl.min_doses, tl.categories, tl.clock_policy, tl.max_unsynced,
             tl.reuse_window, tl.tag_key, len(pending), len(tl.revoked) >> 3))
-        _put(f, h, ed25519._base_table())
+        for half in ed25519._base_table():
+            _put(f, h, half)
         while pending:
             kid, pub, pt, af, au, area = pending.pop(0)
             gc.collect()
             ed25519_make.key_table(pub, tab, pt)
             _put(f, h, struct.pack(KEY, kid, pub, af, au, area))
-            _put(f, h, tab)
+            _put(f, h, tab[0])
+            _put(f, h, tab[1])
         _put(f, h, tl.revoked)
         f.write(h.digest())
     os.rename(tmp, store.cache)
