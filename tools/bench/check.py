@@ -9,9 +9,11 @@ issuer's kid, so the door tries two keys) is measured too, for information.
 Figures: callgrind machine instructions per check (N=3 minus N=1 checks, halved, so start-up
 and the trust-list load cancel out), wall time, peak transient heap of a check (all other free
 heap taken by ballast, smallest room that still works, fragmentation included), the naive
-reference verify (tools/bench/naive_ed25519.py) in the same run, and whether load + check fit
-in `-X heapsize=64K` with the core compiled to .mpy (`mpy-cross -march=x64`, as deployed) and
-from source. Targets: <= 40 M instructions, <= 24 KiB transient heap, passes at 64K."""
+reference verify (tools/bench/naive_ed25519.py) in the same run; and the door's boot as
+deployed (core compiled to .mpy, `mpy-cross -march=x64` here): (a) install of the staged
+bundle at boot, with only the load-time modules imported (smallest heap that works), (b) boot
+from the trust cache + every check under `-X heapsize=64K`, with the modules loaded listed.
+Targets: <= 40 M instructions, <= 24 KiB transient heap, boot from cache + check at 64K."""
 
 from __future__ import annotations
 
@@ -221,28 +223,170 @@ def compile_mpy(dst: str) -> str:
     return dst
 
 
-def fit(d: str, heap: str, path: str) -> tuple[bool, str]:
-    out, err = _mp(d, "fit", 0, heap=heap, path=path)
-    m = re.match(r"fit (\d+) (\d+) (\d+) (\d+) (\d+)", out)
-    if m and m.group(1) == "0":
-        _, keys, core, held, free = (int(x) for x in m.groups())
-        return True, (f"{keys} issuer keys loaded, 3 checks OK; core {core} B, "
-                      f"held after {held} B, {free} B free")
-    last = (out + " " + err.strip().splitlines()[-1]) if err.strip() else out
-    return False, last.strip()[:140]
+# The door's boot (firmware/main.py order): the trust store first (a staged bundle is installed
+# and its cache written, or the list opened from its cache), then the scan path, then scans.
+BOOT = r"""
+import sys, gc
+sys.path.insert(0, sys.argv[1])
+d, area, mode = sys.argv[2], int(sys.argv[3]), sys.argv[4]
+from gerbang.truststore import TrustStore
+st = TrustStore(d + "/trust.bin", open(d + "/root.bin", "rb").read(), area)
+ok = st.load(None)
+gc.collect()
+print("load", int(ok), st.source, st.serial, st.pending_error, gc.mem_alloc(), gc.mem_free())
+if mode == "install":
+    sys.exit(0)
+from gerbang.check import Checker
+c = Checker(st, area)
+gc.collect()
+print("ready", gc.mem_alloc(), gc.mem_free())
+print("modules", " ".join(sorted(k for k in sys.modules)))
+with open(d + "/certs.txt") as f:
+    for line in f:
+        now, clock, qr = line.rstrip("\n").split(" ", 2)  # base45 has spaces: QR last
+        gc.collect()  # as the app loop does between people (gerbang/app.py), not in a check
+        r = c.check(qr, int(now), int(clock))
+        print("d", int(r.allow), r.reason, r.kid.hex() if r.kid else "-",
+              r.subject_tag.hex() if r.subject_tag else "-", r.flags)
+gc.collect()
+print("end", gc.mem_alloc(), gc.mem_free())
+"""
 
 
-def min_heap(d: str, path: str, lo: int = 32, hi: int = 160) -> int | None:
-    """Smallest -X heapsize (KiB) in which load + 3 checks pass."""
-    if not fit(d, f"{hi}K", path)[0]:
+def boot_dir(d: str, bundle: bytes, root_pub: bytes, certs: list[tuple[int, int, str]]) -> None:
+    """A door's flash for BOOT: the bundle staged (trust.bin.new), the pinned root, and the
+    certificates to scan (now, clock quality, QR text per line)."""
+    os.makedirs(d, exist_ok=True)
+    for name in os.listdir(d):
+        if name.startswith("trust.bin"):
+            os.remove(os.path.join(d, name))
+    files = {"trust.bin.new": bundle, "root.bin": root_pub, "boot.py": BOOT.encode(),
+             "certs.txt": "".join(f"{n} {c} {q}\n" for n, c, q in certs).encode()}
+    for name, data in files.items():
+        with open(os.path.join(d, name), "wb") as f:
+            f.write(data)
+
+
+def boot(d: str, mpy: str, heap: str, area: int, mode: str) -> tuple[list[str], str]:
+    """Run BOOT under `-X heapsize=heap`; returns (stdout lines, stderr)."""
+    p = subprocess.run([MICROPYTHON, "-X", "heapsize=" + heap, os.path.join(d, "boot.py"), mpy,
+                        d, str(area), mode], cwd=ROOT, capture_output=True, text=True,
+                       timeout=600)
+    return p.stdout.splitlines(), p.stderr
+
+
+def _installed_at_boot(lines: list[str]) -> bool:
+    return bool(lines) and lines[0].startswith("load 1 cache ") and " None " in lines[0]
+
+
+def install_heap(bundle: bytes, root_pub: bytes, area: int, mpy: str, base: str) -> int | None:
+    """Smallest -X heapsize (KiB) in which a staged bundle is installed at boot (verified,
+    bundle and cache written, list read back), with only the load-time modules imported."""
+    def ok(k: int) -> bool:
+        d = os.path.join(base, f"inst{k}")
+        boot_dir(d, bundle, root_pub, [])
+        good = _installed_at_boot(boot(d, mpy, f"{k}K", area, "install")[0])
+        shutil.rmtree(d, ignore_errors=True)
+        return good
+
+    lo, hi = 24, 160
+    if not ok(hi):
         return None
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        if fit(d, f"{mid}K", path)[0]:
+        if ok(mid):
             hi = mid
         else:
             lo = mid
     return hi
+
+
+def boot_and_check(d: str, mpy: str, heap: str, area: int) -> tuple[bool, list[str], str]:
+    """Boot from the cache (written by an earlier boot in d) and check every certificate of
+    certs.txt under `-X heapsize=heap`. Returns (loaded from the cache and every check ran,
+    output lines, stderr)."""
+    lines, err = boot(d, mpy, heap, area, "check")
+    ok = (bool(lines) and lines[0].startswith("load 1 cache ")
+          and bool(lines[-1:]) and lines[-1].startswith("end "))
+    return ok, lines, err
+
+
+def golden_door() -> tuple[bytes, bytes, int, list[tuple[int, int, str]], list[str]]:
+    """The golden list (3 keys, a kid collision) and every golden certificate with its
+    expected decision line ("d allow reason kid tag flags", as BOOT prints it)."""
+    with open(os.path.join(ROOT, "tests/vectors/golden.json")) as f:
+        g = json.load(f)
+    certs, want = [], []
+    for c in g["certificates"]:
+        certs.append((g["now"], c["clock_quality"], c["qr"]))
+        want.append(f"d {int(c['allow'])} {c['reason']} {c['kid'] or '-'} "
+                    f"{c['subject_tag'] or '-'} {c['flags']}")
+    return bytes.fromhex(g["bundle"]), bytes.fromhex(g["root_pub"]), g["area"], certs, want
+
+
+def _min_heap(ok, lo: int = 24, hi: int = 160) -> int | None:
+    if not ok(hi):
+        return None
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if ok(mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def boot_figures(base: str, mpy: str) -> None:
+    """(a) install at boot, (b) boot from the cache + checks at 64K, for the typical door and
+    the golden list (every golden certificate, decisions compared with the golden ones)."""
+    typ = os.path.join(base, "typical")
+    with open(os.path.join(typ, "bundle.bin"), "rb") as f:
+        tb = f.read()
+    with open(os.path.join(typ, "root.bin"), "rb") as f:
+        troot = f.read()
+    with open(os.path.join(typ, "valid.txt")) as f:
+        tqr = f.read()
+    gb, groot, garea, gcerts, gwant = golden_door()
+    doors = (("typical list (2 keys)", tb, troot, AREA, [(NOW, 0, tqr)] * 3, None),
+             ("golden list (3 keys), every golden certificate", gb, groot, garea, gcerts, gwant))
+    for label, bundle, root, area, certs, want in doors:
+        need = install_heap(bundle, root, area, mpy, base)
+        print(f"  (a) install at boot, {label}: smallest heap {need} KiB (staged bundle verified, "
+              "bundle + cache written, only load-time modules imported)")
+        d = os.path.join(base, "boot")
+        boot_dir(d, bundle, root, certs)
+        lines, err = boot(d, mpy, "160K", area, "install")
+        if not _installed_at_boot(lines):
+            print("    install failed:", lines, err[-300:])
+            continue
+        ok, lines, err = boot_and_check(d, mpy, "64K", area)
+        got = [x for x in lines if x.startswith("d ")]
+        if want is None:
+            right = len(got) == len(certs) and all(x.startswith("d 1 0 ") for x in got)
+        else:
+            right = got == want
+        print(f"  (b) boot from cache + check under -X heapsize=64K, core as .mpy, {label}: "
+              f"{_verdict(ok and right)} ({len(got)} checks, "
+              f"{'all as expected' if right else 'DECISIONS DIFFER'})")
+        for x in lines:
+            if x.startswith(("load ", "ready ", "end ")):
+                w = x.split()
+                print(f"      {w[0]}: heap used {w[-2]} B, free {w[-1]} B")
+            elif x.startswith("modules "):
+                print("      modules loaded:", x[8:])
+        if not ok:
+            print("     ", (lines[-1:] or [""])[0], err.strip()[-300:])
+        if want is not None and not right:
+            for g, w in zip(got, want, strict=False):
+                if g != w:
+                    print(f"      got {g!r}, golden {w!r}")
+
+        def fits(k: int, d: str = d, area: int = area, want: list[str] = got) -> bool:
+            ok, lines, _ = boot_and_check(d, mpy, f"{k}K", area)
+            return ok and [x for x in lines if x.startswith("d ")] == want
+
+        print(f"      smallest heap for boot from cache + these checks: {_min_heap(fits)} KiB")
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def _verdict(ok: bool) -> str:
@@ -285,16 +429,7 @@ def run() -> None:
             print(f"  peak transient heap of a check (free heap it needs): {need / 1024:.2f} KiB "
                   f"(target <= {TARGET_HEAP // 1024} KiB: {_verdict(need <= TARGET_HEAP)})")
         mpy = compile_mpy(os.path.join(base, "mpy"))
-        for label, d in (("typical list", typ), ("golden list, 3 keys", col)):
-            ok, msg = fit(d, "64K", mpy)
-            print(f"  -X heapsize=64K, core as .mpy, {label}: {_verdict(ok)} ({msg})")
-            need_k = min_heap(d, mpy)
-            print(f"    smallest heap for load + check (core as .mpy, {label}): {need_k} KiB")
-        ok, msg = fit(typ, "64K", "firmware")
-        print(f"  for information, -X heapsize=64K, core from source (.py): "
-              f"{'fits' if ok else 'does not fit'} ({msg})")
-        ok, msg = fit(typ, "112K", "firmware")
-        print(f"  -X heapsize=112K, core from source (.py), typical list: {_verdict(ok)} ({msg})")
+        boot_figures(base, mpy)
         print(f"  (bench took {time.time() - t0:.0f} s)")
     finally:
         shutil.rmtree(base, ignore_errors=True)
