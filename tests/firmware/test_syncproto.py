@@ -33,6 +33,7 @@ def test_golden_request_reproduced():
     check(p[1] == req["device_id"] and p[2] == int(req["counter"]))
     check(p[3] == bytes.fromhex(req["nonce"]) and p[6] == bytes.fromhex(req["records"]))
     records = bytes.fromhex(req["records"])
+    check(p[5] == int(req["first_seq"]))
     check(p[5] == int.from_bytes(records[:4], "little"))  # first_seq = seq of the 1st record
     data = syncproto.build_request(seed, cose.kid_of(pub), req["device_id"], int(req["counter"]),
                                    bytes.fromhex(req["nonce"]), p[4], p[5],

@@ -4,7 +4,7 @@ broken stored files, revocation search."""
 import os
 import sys
 
-from fwtest import GOLDEN, check, golden, raises
+from fwtest import check, golden, raises
 from gerbang import cbor, cose, ed25519
 from gerbang.reasons import NO_TRUST, Reject
 from gerbang.truststore import Rollback, TrustList, TrustStore
@@ -13,34 +13,21 @@ _PATH = "/tmp/gerbang-test-truststore-" + sys.implementation.name + ".bin"
 _G = None
 
 
-def _json_scalar(key):
-    # one top-level string of golden.json (indent=1: one per line), without parsing the file
-    # whole (too big for the door-sized heap); golden_fw.txt does not carry this one yet
-    want = '"%s": "' % key
-    with open(GOLDEN + "/golden.json") as f:
-        for line in f:
-            line = line.strip()
-            if line.startswith(want):
-                return line[len(want):].rstrip(",").rstrip('"')
-    raise KeyError(key)
-
-
 def _golden():
     global _G
     if _G is None:
         g = golden()  # tests/vectors/golden_fw.txt: line-based, fits the door-sized heap
         valid = [c for c in g["certificates"] if c["name"] == "valid"][0]
-        _G = {k: g[k] for k in ("now", "area", "root_pub", "bundle", "bundle_older")}
+        _G = {k: g[k] for k in ("now", "area", "root_pub", "bundle", "bundle_older",
+                                "tag_key", "issuer_pub")}
         _G["issuer_kid"] = valid["kid"]  # the kid the valid certificate was signed under
         del g, valid
-        for k in ("tag_key", "issuer_pub"):
-            _G[k] = _json_scalar(k)
     return _G
 
 
 def _fresh(area=None, root=None):
     g = _golden()
-    for p in (_PATH, _PATH + ".tmp"):
+    for p in (_PATH, _PATH + ".tmp", _PATH + ".cache", _PATH + ".cache.tmp", _PATH + ".new"):
         try:
             os.remove(p)
         except OSError:
