@@ -10,6 +10,7 @@ import sys
 COMMAND_MODULES = [
     "tools.vectors",
     "tools.keytool",
+    "tools.qr",
     "tools.scanner_emulator",
     "tools.virtual_board",
     "tools.energy",
