@@ -3,75 +3,102 @@
 On the ESP32 (sys.platform "esp32") the board is board.esp32; in the unix port (the virtual
 board) board.virtual. Config format: docs/FIRMWARE.md. A broken config or trust list never
 crash-loops the unit: the error is printed, the red LED stays on and the REPL stays usable.
+
+Heap (docs/FIRMWARE.md "Heap budget"): this file is compiled on the unit, so every name in it
+(locals too) becomes a qstr that is never freed: few names. The heap in use after each stage
+is kept in M (ints) and emitted once as the "boot" event.
 """
 
 import gc
-import json
 import os
 import sys
 
-CONFIG = "config.json"
+M = []
 
 
-def load_config(path=CONFIG):
-    with open(path) as f:
-        return json.load(f)
+def m():
+    gc.collect()
+    M.append(gc.mem_alloc())
 
 
-def _mkdir(path):
-    try:
-        os.mkdir(path)
-    except OSError:
-        pass  # exists
-
-
-def _sync_hook(cfg, store, log, board):
-    # Filled in by the sync module when it is on the unit (docs/FIRMWARE.md "Sync hook").
-    try:
-        from gerbang import sync
-    except ImportError:
-        return None
-    make = getattr(sync, "make_hook", None)
-    return make(cfg, store, log, board) if make else None
-
-
-def build(cfg):
+def build(c):
     from binascii import unhexlify
 
     from gerbang import truststore
 
-    # The trust list first, while the heap is empty: opening it needs the most memory at once
-    # (its load-time code is dropped afterwards). Validity is checked on every scan anyway.
-    store = truststore.TrustStore(cfg.get("trust_path", "trust.bin"),
-                                  unhexlify(cfg["root_pub"]), cfg["area"])
-    store.load(None)
-    gc.collect()
+    # The trust list first, while the heap is empty (installing one needs the most memory).
+    m()
+    s = truststore.TrustStore(c.get("trust_path", "trust.bin"), unhexlify(c["root_pub"]),
+                              c["area"])
+    try:
+        os.stat(s.pending)
+        n = 1  # a staged bundle: installed now
+    except OSError:
+        n = 0
+    s.load(None)
+    m()
     if sys.platform == "esp32":
-        from board import esp32 as hw
+        from board import esp32 as b
     else:
-        from board import virtual as hw
-    board = hw.Board(cfg)
-    from gerbang import app, check, scanlog
+        from board import virtual as b
+    b = b.Board(c)
+    # An install or a cache rebuild at this boot leaves the load-time code's qstrs (never
+    # freed) and a fragmented heap: reset once, so the scan path starts from the cache in a
+    # clean heap. A marker byte after the TimeKeeper's 12-byte RTC record stops a reset loop.
+    r = b.state.load() or b""
+    if (n or s.source == "bundle") and r[12:13] != b"R":
+        b.state.save(bytes(r[:12]) + b"R")
+        b.reset()
+    elif len(r) > 12:
+        b.state.save(bytes(r[:12]))
+    m()
+    from gerbang import app
 
-    tk = app.TimeKeeper(board.clock, board.state, cfg.get("floor_path", "time.floor"))
-    if store.trust is not None:
-        tk.raise_floor(store.trust.issued)  # the list cannot be older than now
-        tk.max_unsynced = store.trust.max_unsynced
-    log_dir = cfg.get("log_dir", "log")
-    _mkdir(log_dir)
-    log = scanlog.ScanLog(log_dir)
-    a = app.App(board, check.Checker(store, cfg["area"]), log, cfg, tk)
-    a.sync = _sync_hook(cfg, store, log, board)
-    board.events.emit("trust", serial=store.serial, error=store.error)
-    return a
+    m()
+    from gerbang import check
+
+    m()
+    from gerbang import scanlog
+
+    m()
+    r = app.TimeKeeper(b.clock, b.state, c.get("floor_path", "time.floor"))
+    if s.trust is not None:
+        r.raise_floor(s.trust.issued)  # the list cannot be older than now
+        r.max_unsynced = s.trust.max_unsynced
+    n = c.get("log_dir", "log")
+    try:
+        os.mkdir(n)
+    except OSError:
+        pass  # exists
+    n = scanlog.ScanLog(n)
+    r = app.App(b, check.Checker(s, c["area"]), n, c, r)
+    try:  # the sync module, when it is on the unit (docs/FIRMWARE.md "Sync hook")
+        from gerbang import sync
+
+        r.sync = sync.make_hook(c, s, n, b)
+    except (ImportError, AttributeError):
+        pass
+    b.events.emit("trust", serial=s.serial, error=s.error)
+    return r
+
+
+def start():
+    import json
+
+    with open("config.json") as f:
+        c = json.load(f)
+    m()
+    return build(c)  # the config dict goes on return: every part took what it needs
 
 
 def main():
-    cfg = load_config()
-    a = build(cfg)
-    del cfg  # every part took what it needs
-    gc.collect()
+    m()
+    a = start()
+    m()
     a.start()
+    m()
+    a.board.events.emit("boot", heap=M)
+    del M[:]
     a.run()
 
 

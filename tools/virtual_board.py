@@ -46,31 +46,45 @@ _RTC_MAGIC = 0x31544247  # gerbang.app: RTC memory record of the last trusted ti
 
 ROM = """\
 # The virtual board's boot ROM (written by tools/virtual_board.py): mount the flash image at /,
-# the board directory at /host and /dev at /dev, install the firmware on first boot, then run
-# boot.py and main.py from flash as MicroPython does. Kept at top level so that nothing of it
-# but this code object stays in the heap while main.py runs.
+# the board directory at /host and /dev at /dev, then run boot.py and main.py from flash as
+# MicroPython does. Compiled from source in the board's heap: few names (each is a qstr that
+# is never freed); the first-boot installer is only in the ROM of an installing boot.
 import gc, os, sys, vfs
 sys.path[:0] = [{path!r}]
-from board.blockdev import FileBlockDevice
+from board.blockdev import FileBlockDevice as b
 # no read cache: on the ESP32 the flash driver's buffers are not on the Python heap either
-_bdev = FileBlockDevice({dir!r} + "/flash.img", 4096, 512, cache=False)
+b = b({dir!r} + "/flash.img", 4096, 512, cache=False)
 try:
-    _fs = vfs.VfsLfs2(_bdev)
+    f = vfs.VfsLfs2(b)
 except OSError:
-    vfs.VfsLfs2.mkfs(_bdev)
-    _fs = vfs.VfsLfs2(_bdev)
+    vfs.VfsLfs2.mkfs(b)
+    f = vfs.VfsLfs2(b)
 vfs.umount("/")
-vfs.mount(_fs, "/")
+vfs.mount(f, "/")
 vfs.mount(vfs.VfsPosix({dir!r}), "/host")
 vfs.mount(vfs.VfsPosix("/dev"), "/dev")
 os.chdir("/")
 sys.path[:] = ["", "/lib"]
-for _k in list(sys.modules):
-    if _k.startswith("board") or _k.startswith("gerbang"):
-        del sys.modules[_k]
-del _fs, _bdev, FileBlockDevice
+for f in list(sys.modules):
+    if f.startswith("board") or f.startswith("gerbang"):
+        del sys.modules[f]
+del b, f
+{install}gc.collect()
+for f in ("boot.py", "main.py") if {run_main!r} else ("boot.py",):
+    try:
+        os.stat(f)
+    except OSError:
+        continue
+    with open(f) as b:
+        b = compile(b.read(), f, "exec")
+    gc.collect()
+    exec(b, {{"__name__": "__main__", "__file__": f}})
+    del b
+    gc.collect()
+"""
 
-
+# First boot only: copy the compiled firmware, config and bundle into the image.
+INSTALL = """\
 def _copy(src, dst, buf):
     with open(src, "rb") as fi, open(dst, "wb") as fo:
         while True:
@@ -94,28 +108,14 @@ def _tree(src, dst, buf):
             _copy(s, d, buf)
 
 
-if {install!r}:
-    _b = bytearray(512)
-    _tree("/host/build", "", _b)
-    _copy("/host/config.json", "config.json", _b)
-    try:
-        _copy("/host/keys/trust.bin", "trust.bin", _b)
-    except OSError:
-        pass  # no bundle: the unit starts without trust (every scan NO_TRUST)
-    del _b
-del _copy, _tree
-gc.collect()
-for _n in ("boot.py", "main.py") if {run_main!r} else ("boot.py",):
-    try:
-        os.stat(_n)
-    except OSError:
-        continue
-    with open(_n) as _f:
-        _c = compile(_f.read(), _n, "exec")
-    gc.collect()
-    exec(_c, {{"__name__": "__main__", "__file__": _n}})
-    del _c
-    gc.collect()
+_b = bytearray(512)
+_tree("/host/build", "", _b)
+_copy("/host/config.json", "config.json", _b)
+try:
+    _copy("/host/keys/trust.bin", "trust.bin", _b)
+except OSError:
+    pass  # no bundle: the unit starts without trust (every scan NO_TRUST)
+del _b, _copy, _tree
 """
 
 
@@ -217,7 +217,8 @@ class VirtualBoard:
         path = os.path.join(self.dir, "build" if self.mpy else "firmware")
         rom = os.path.join(self.dir, "rom.py")
         with open(rom, "w") as f:
-            f.write(ROM.format(path=path, dir=self.dir, run_main=run_main, install=install))
+            f.write(ROM.format(path=path, dir=self.dir, run_main=run_main,
+                               install=INSTALL if install else ""))
         return rom
 
     def start(self) -> dict[str, str]:

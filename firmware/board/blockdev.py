@@ -6,7 +6,10 @@ On the ESP32 the flash partition (esp32.Partition) plays this role; this file is
 """
 
 _ERASED = 0xFF
-_FF = {}  # block size -> one erased block, shared by every device (4 KiB allocated once)
+# Erasing writes 0xFF in 256-byte pieces from this one shared chunk: no block-sized buffer on
+# the heap (the virtual board's flash driver shares the door's 112 KiB heap; the ESP32's does
+# not). Block sizes are multiples of 256 (littlefs needs a multiple of the program size).
+_CHUNK = b"\xff" * 256
 
 
 class FileBlockDevice:
@@ -18,10 +21,6 @@ class FileBlockDevice:
         self.path = path
         self.block_size = block_size
         self.block_count = block_count
-        ff = _FF.get(block_size)
-        if ff is None:
-            ff = _FF[block_size] = bytes([_ERASED]) * block_size
-        self._ff = ff
         try:
             self._f = open(path, "r+b")
         except OSError:
@@ -30,12 +29,25 @@ class FileBlockDevice:
         size = self._f.tell()
         # grow a new or short image with erased blocks
         while size < block_size * block_count:
-            self._f.write(self._ff)
+            self._fill(block_size)
             size += block_size
         self._f.flush()
         # littlefs reads a block in many small pieces: keep the last block read (one syscall)
         self._cache = bytearray(block_size) if cache else None
         self._cached = -1
+
+    @property
+    def _ff(self):
+        """One erased block (made on demand: tests that emulate erases use it)."""
+        return bytes([_ERASED]) * self.block_size
+
+    def _fill(self, n):
+        w = self._f.write
+        while n >= 256:
+            w(_CHUNK)
+            n -= 256
+        if n:
+            w(_CHUNK[:n])
 
     def readblocks(self, block, buf, offset=0):
         c = self._cache
@@ -64,7 +76,7 @@ class FileBlockDevice:
         if block == self._cached:
             self._cached = -1
         self._f.seek(block * self.block_size)
-        self._f.write(self._ff)
+        self._fill(self.block_size)
 
     def writeblocks(self, block, buf, offset=None):
         if offset is None:

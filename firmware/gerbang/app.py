@@ -165,7 +165,12 @@ class App:
         b.wdt.feed()
         import sys
 
-        sys.modules.pop("gerbang.zonebit", None)  # configuration code: not needed again
+        import gerbang
+
+        # configuration code: not needed again (the package attribute holds it too)
+        sys.modules.pop("gerbang.zonebit", None)
+        if hasattr(gerbang, "zonebit"):
+            delattr(gerbang, "zonebit")
         gc.collect()
         b.events.emit("start", scanner_failed=failed, mem_alloc=_mem_alloc(),
                       mem_free=_mem_free())

@@ -14,10 +14,10 @@ from tools.virtual_board import VirtualBoard, create
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 GOLDEN = os.path.join(ROOT, "tests", "vectors", "golden.json")
-# The ESP32's heap. The functional tests run at RUN_HEAP: see test_door_e2e.py
-# test_boots_and_decides_in_esp32_heap for the 112K budget itself.
+# The ESP32's heap: every functional test runs in it (GERBANG_E2E_HEAP overrides, e.g. to see
+# whether a failure is about memory at all).
 ESP32_HEAP = "112K"
-RUN_HEAP = os.environ.get("GERBANG_E2E_HEAP", "144K")
+RUN_HEAP = os.environ.get("GERBANG_E2E_HEAP", ESP32_HEAP)
 
 
 def golden() -> dict:
