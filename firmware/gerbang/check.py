@@ -6,6 +6,7 @@ KEY_WINDOW (now) -> SIGNATURE -> CLAIMS -> KEY_WINDOW (iat) -> NOT_YET_VALID -> 
 WRONG_AREA -> REVOKED -> CATEGORY -> DOSES -> CLOCK -> REUSE -> OK.
 check() never raises: anything unexpected is a deny with INTERNAL."""
 
+import gc
 import hashlib
 
 from micropython import const
@@ -19,6 +20,9 @@ FLAG_CLOCK_ALLOWED = const(1)
 CLOCK_SYNCED = const(0)
 _U32 = const(0xFFFFFFFF)
 _REUSE_SLOTS = const(32)  # distinct certificates remembered for the reuse window
+# Room held for a check between checks (see Checker.check); covers DeflateIO's two blocks
+# (~1.3 KB state, 1 KiB window) and the verify's live big ints.
+_RESERVE = const(3072)
 _PREFIX = "GB1:"
 _BPREFIX = b"GB1:"
 
@@ -107,15 +111,33 @@ class Checker:
         self._times = [0] * _REUSE_SLOTS
         self._next = 0
         self._kid = None
+        self._res = None
+        self._hold()
+
+    def _hold(self):
+        gc.collect()
+        try:
+            self._res = bytearray(_RESERVE)
+        except MemoryError:  # not now (the app holds more); the next check tries again
+            pass
 
     def check(self, text, now, clock_quality=CLOCK_SYNCED):
+        # A check needs a few KB in pieces of up to 1.3 KB (DeflateIO's state and window, the
+        # big ints of the verify). A full heap can have that much free only in small holes
+        # between resident objects, so a block is held for it from boot: let go here, its
+        # room is taken by the first collection the allocator runs when nothing else fits;
+        # taken back after a collection at the end, at the same place (the lowest hole big
+        # enough), so every check starts from the same heap.
         self._kid = None
+        self._res = None
         try:
             return self._check(text, now, clock_quality)
         except Reject as e:
             return Decision(False, e.reason, self._kid)
         except Exception:  # noqa: BLE001 - a bug or MemoryError must deny, never crash the door
             return Decision(False, R.INTERNAL)
+        finally:
+            self._hold()
 
     def _check(self, text, now, clock_quality):
         if isinstance(text, str):

@@ -173,6 +173,8 @@ def read(store, now):
             raise _Stale("cache size")  # before allocating anything it claims
         if root != store.root_pub or bsha != digest or area != store.area:
             raise _Stale("cache of another bundle, root or area")
+        gc.collect()
+        tabs = [new_table() for _ in range(nk)]  # first, together: fewer holes between them
         tl = TrustList()
         tl.signer_pub = signer
         tl.signer_not_before = nb
@@ -189,9 +191,9 @@ def read(store, now):
         tl.tag_key = tag
         _table(f, h, ed25519.base_buffer(False))
         keys = tl.keys
-        for _ in range(nk):
+        for i in range(nk):
             kid, pub, af, au, ka = struct.unpack(KEY, _take(f, h, _KEY_SIZE))
-            tab = new_table()
+            tab = tabs[i]
             _table(f, h, tab)
             k = Key(kid, ed25519.PublicKey(pub, None, tab), af, au, ka)
             if kid in keys:

@@ -13,11 +13,11 @@ import hashlib
 import os
 import struct
 
-from gerbang import ed25519, ed25519_make, trustload
+from gerbang import ed25519, ed25519_make, trustcache, trustload
 from gerbang.ed25519_field import new_table
 from gerbang.reasons import NO_TRUST, Reject
 from gerbang.trustcache import HDR, KEY, MAGIC, VERSION
-from gerbang.truststore import Rollback
+from gerbang.truststore import Rollback, drop
 
 
 def _verify(store, bundle, now):
@@ -26,6 +26,25 @@ def _verify(store, bundle, now):
         raise Reject(NO_TRUST, "trust list is for area %d, this door is area %d"
                      % (tl.area, store.area))
     return tl, pending
+
+
+def opened(store, bundle, now):
+    """TrustStore._open(): a bundle verified in RAM with its tables, nothing stored."""
+    tl, pending = _verify(store, bundle, now)
+    trustload.build_keys(tl, pending)
+    return tl
+
+
+def online(store, bundle, now):
+    """TrustStore.install(): install() against the held serial, then read the new cache."""
+    done = install(store, bundle, now, store.serial)
+    if done:
+        store.trust = None
+        drop(("trustload", "ed25519_one", "ed25519_make"))  # room for the tables read back
+        store.trust = trustcache.read(store, now)
+        store.error = None
+        store.source = "bundle"
+    return done
 
 
 def install(store, bundle, now, held, src=None):

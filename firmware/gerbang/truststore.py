@@ -15,29 +15,14 @@ import os
 import sys
 
 from gerbang import ed25519  # noqa: F401 - the keys' verify is scan path: import it at boot,
-from gerbang.reasons import NO_TRUST, Reject  # while the heap is empty, not in the first load
+from gerbang.reasons import Reject  # while the heap is empty, not in the first load
+
+# load-time modules, dropped after every load, install or verification
+_LOADTIME = ("trustcache", "trustinst", "trustload", "ed25519_one", "ed25519_make")
 
 
 class Rollback(Reject):
     """A bundle with a lower serial than the one held (replayed old list)."""
-
-
-def _loader():
-    from gerbang import trustload
-
-    return trustload
-
-
-def _installer():
-    from gerbang import trustinst
-
-    return trustinst
-
-
-def _cache():
-    from gerbang import trustcache
-
-    return trustcache
 
 
 def drop(names):
@@ -56,26 +41,6 @@ def drop(names):
                 delattr(gerbang, name)
         mod = None
     gc.collect()
-
-
-def _drop_loader():
-    drop(("trustcache", "trustinst", "trustload", "ed25519_one", "ed25519_make"))
-
-
-def open_keycert(raw, root_pub, now=None):
-    """Key certificate (§3) under the pinned root -> (signer pub, not_after); see trustload."""
-    try:
-        return _loader().open_keycert(raw, root_pub, now)
-    finally:
-        _drop_loader()
-
-
-def open_bundle(bundle, root_pub, now=None):
-    """Verify a trust bundle (§4) -> TrustList, or Reject(NO_TRUST); see trustload."""
-    try:
-        return _loader().open_bundle(bundle, root_pub, now)
-    finally:
-        _drop_loader()
 
 
 class Key:
@@ -152,21 +117,26 @@ class TrustStore:
 
     def _open(self, bundle, now):
         """A bundle verified in RAM (tables built), not stored: for tests and tools."""
-        tl = open_bundle(bundle, self.root_pub, now)
-        if tl.area != self.area:
-            raise Reject(NO_TRUST, "trust list is for area %d, this door is area %d"
-                         % (tl.area, self.area))
-        return tl
+        from gerbang import trustinst
+
+        try:
+            return trustinst.opened(self, bundle, now)
+        finally:
+            trustinst = None
+            drop(_LOADTIME)
 
     def load(self, now=None):
         """Boot: install the staged bundle if there is one, then open the list from its cache
         (rebuilt from the bundle, fully verified, when missing or not matching it). Never
         raises: returns True when a list is held. now=None: clock unknown (the key
         certificate's validity is not checked). See gerbang.trustcache."""
+        from gerbang import trustcache
+
         try:
-            return _cache().load(self, now)
+            return trustcache.load(self, now)
         finally:
-            drop(("trustcache",))
+            trustcache = None
+            drop(_LOADTIME)
 
     def install(self, bundle, now):
         """Validate a new bundle fully, then store it and its cache atomically and use it.
@@ -174,19 +144,14 @@ class TrustStore:
         Raises Reject(NO_TRUST) for a bad bundle and Rollback for a lower serial. The held
         list is let go once the new one is checked and stored (two lists' tables at once
         would not fit the door's heap); if the cache cannot be read back, no list is held
-        until load(). With the scan path loaded this needs more heap than stage() + load()
-        at boot (docs/FIRMWARE_CORE.md)."""
+        until load(). See gerbang.trustinst and docs/FIRMWARE_CORE.md for its heap."""
+        from gerbang import trustinst
+
         try:
-            done = _installer().install(self, bundle, now, self.serial)
-            if done:
-                self.trust = None
-                gc.collect()
-                self.trust = _cache().read(self, now)
-                self.error = None
-                self.source = "bundle"
-            return done
+            return trustinst.online(self, bundle, now)
         finally:
-            _drop_loader()
+            trustinst = None
+            drop(_LOADTIME)
 
     def stage(self, bundle):
         """Store a bundle (e.g. from a sync response) to be installed by the next load(), at
