@@ -10,17 +10,18 @@ from gerbang.sha512 import SHA512, sha512
 
 def mul_vartime(k, pa, ib, tb):
     """[k]A + [s]B for a one-off key (no comb table for A): A = pa affine (x, y), k < 2^256
-    in 4-bit windows (252 doublings, up to 63 additions of a 15-entry table kept as bytes,
-    1920 B), and [s]B by the base comb (ib, tb) folded into the same doublings.
+    in 3-bit windows (252 doublings, up to 85 additions of a 7-entry table kept as bytes,
+    896 B: little heap, as it runs beside the scan path when a sync brings a list), and [s]B
+    by the base comb (ib, tb) folded into the same doublings.
     Returns projective (X, Y, Z) with reduced coordinates."""
     m = M
     fb = int.from_bytes
-    # table of j*A, j = 1..15, as (Y+X, Y-X, 2dT, 2Z) % p: the cached form of add-2008-hwcd-3
+    # table of j*A, j = 1..7, as (Y+X, Y-X, 2dT, 2Z) % p: the cached form of add-2008-hwcd-3
     x, y = pa
     a1 = (x, y, 1, x * y % P)
-    tab = bytearray(1920)
+    tab = bytearray(896)
     q = a1
-    for j in range(1, 16):
+    for j in range(1, 8):
         if j == 2:
             q = _dbl(a1[0], a1[1], 1)
         elif j > 2:
@@ -31,7 +32,6 @@ def mul_vartime(k, pa, ib, tb):
     ta = memoryview(tab)
     tb0 = memoryview(tb[0])
     tb1 = memoryview(tb[1])
-    kb = k.to_bytes(32, "little")
     X = 0
     Y = 1
     Z = 1
@@ -63,8 +63,8 @@ def mul_vartime(k, pa, ib, tb):
             Z = f * g
             Z = (Z >> 255) * 19 + (Z & m)
             Z = (Z >> 255) * 19 + (Z & m)
-        if not pos & 3:
-            j = (kb[pos >> 3] >> (pos & 4)) & 15
+        if not pos % 3:
+            j = (k >> pos) & 7
             if j:
                 o = 128 * (j - 1)
                 a = (Y - X) * fb(ta[o + 32:o + 64], "little")

@@ -8,7 +8,6 @@ import os
 import sys
 
 from fwtest import GOLDEN, check, raises
-from gerbang import trustinst  # noqa: F401 - (unix port, from source) compiled first: see above
 from gerbang.check import Checker
 from gerbang.reasons import NO_TRUST
 from gerbang.truststore import Rollback, TrustStore
