@@ -10,6 +10,7 @@ _ERASED = 0xFF
 # the heap (the virtual board's flash driver shares the door's 112 KiB heap; the ESP32's does
 # not). Block sizes are multiples of 256 (littlefs needs a multiple of the program size).
 _CHUNK = b"\xff" * 256
+_FF = {}  # block size -> one erased block, for _ff only
 
 
 class FileBlockDevice:
@@ -38,8 +39,12 @@ class FileBlockDevice:
 
     @property
     def _ff(self):
-        """One erased block (made on demand: tests that emulate erases use it)."""
-        return bytes([_ERASED]) * self.block_size
+        """One erased block, made on first use and shared (only tests that emulate erases
+        themselves use it; the device's own erases never allocate it)."""
+        ff = _FF.get(self.block_size)
+        if ff is None:
+            ff = _FF[self.block_size] = bytes([_ERASED]) * self.block_size
+        return ff
 
     def _fill(self, n):
         w = self._f.write
