@@ -73,3 +73,56 @@ def golden():
                 "subject_tag": None if p[6] == "-" else p[6], "qr": p[7],
             })
     return out
+
+
+def golden_stream(want=None):
+    """golden_fw.txt one line at a time (nothing else held: for tests that run beside the whole
+    app in the door's heap). Yields (key, value str) for the fields, or for want=("k", ...)
+    only those; certificates as ("cert", (name, allow, reason, flags, qr)) unless want
+    leaves "cert" out."""
+    with open(GOLDEN + "/golden_fw.txt") as f:
+        for line in f:
+            if not line or line[0] == "#" or line[0] == "\n":
+                continue
+            sp = line.find(" ")
+            key = line[:sp]
+            if want is not None and key not in want:
+                continue
+            if key != "cert":
+                yield key, line[sp + 1:].rstrip("\n")
+                continue
+            p = line[sp + 1:].rstrip("\n").split(" ", 7)
+            yield key, (p[0], p[1] == "1", int(p[2]), int(p[4]), p[7])
+            p = None
+
+
+def golden_install(path, child=False):
+    """Write the golden trust bundle to path and install it (the store builds path.cache);
+    -> (now, area, root_pub). child=True on MicroPython: in a fresh interpreter with the door's
+    heap, as the door resets after an install (firmware/main.py): what the install leaves
+    behind (load-time qstrs, a fragmented heap) then stays out of the caller's heap."""
+    import gc
+    import sys
+    from binascii import unhexlify
+
+    v = {}
+    for k, val in golden_stream(("now", "area", "root_pub")):
+        v[k] = val
+    now, area, root = int(v["now"]), int(v["area"]), unhexlify(v["root_pub"])
+    if child and on_micropython() and getattr(sys, "executable", None):
+        fw = os.getenv("GERBANG_FIRMWARE") or "firmware"
+        rc = os.system("%s -X heapsize=112K -c \"import sys; sys.path[:0] = ['%s', "
+                       "'tests/firmware']; import fwtest; fwtest.golden_install('%s')\""
+                       % (sys.executable, fw, path))
+        check(rc == 0, "install in a child interpreter failed: %r" % rc)
+        return now, area, root
+    from gerbang import truststore
+
+    with open(path, "wb") as f:
+        for _k, val in golden_stream(("bundle",)):
+            f.write(unhexlify(val))
+    store = truststore.TrustStore(path, root, area)
+    check(store.load(now), store.error)
+    store = None
+    gc.collect()
+    return now, area, root

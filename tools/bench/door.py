@@ -28,7 +28,7 @@ def run() -> None:
         g = json.load(f)
     with open(os.path.join(ROOT, "firmware", "config.example.json")) as f:
         cfg = json.load(f)
-    heap = os.environ.get("GERBANG_BENCH_HEAP", "144K")
+    heap = os.environ.get("GERBANG_BENCH_HEAP", "112K")
     cfg.update(area=g["area"], root_pub=g["root_pub"], relay_ms=50, scan_debounce_ms=0)
     codes = [c["qr"] for c in g["certificates"] if c["allow"] and c["clock_quality"] == 0]
     with tempfile.TemporaryDirectory() as tmp:
