@@ -11,7 +11,6 @@ host clock. Flash: a littlefs2 image (512 x 4 KiB) mounted at "/" by the launche
 import gc
 import json
 import select
-import sys
 import time
 
 from gerbang import energy
