@@ -17,6 +17,18 @@ COMMAND_MODULES = [
 ]
 
 
+def subcommand(sub: argparse._SubParsersAction, name: str, help: str,
+               doc: str | None) -> argparse.ArgumentParser:
+    """A subcommand whose --help shows its module's docstring as written."""
+    return sub.add_parser(name, help=help, description=doc,
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def run_module(command: str) -> int:
+    """`python -m tools.X ARGS` is `gerbang COMMAND ARGS`."""
+    return main([command, *sys.argv[1:]])
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gerbang", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -105,18 +105,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = subparsers.add_parser("energy", help="mAh/day and battery days from a state profile",
-                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_arguments(p)
+    from tools.cli import subcommand
 
-
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m tools.energy", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_arguments(p)
-    args = p.parse_args(argv)
-    return args.func(args)
+    add_arguments(subcommand(subparsers, "energy", "mAh/day and battery days from a state profile", __doc__))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from tools.cli import run_module
+
+    sys.exit(run_module("energy"))

@@ -106,8 +106,9 @@ def cmd_show(a: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("keys", help="make root, signer and device keys",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    from tools.cli import subcommand
+
+    p = subcommand(sub, "keys", "make root, signer and device keys", __doc__)
     ks = p.add_subparsers(required=True, metavar="ACTION")
     r = ks.add_parser("init-root", help="new offline root key")
     r.set_defaults(func=cmd_init_root)
@@ -127,6 +128,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 if __name__ == "__main__":
-    from tools.cli import main
+    from tools.cli import run_module
 
-    sys.exit(main(["keys", *sys.argv[1:]]))
+    sys.exit(run_module("keys"))

@@ -33,8 +33,9 @@ def cmd_qr(a: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("qr", help="render a certificate QR text as an image",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    from tools.cli import subcommand
+
+    p = subcommand(sub, "qr", "render a certificate QR text as an image", __doc__)
     p.add_argument("text", help="the QR text (GB1:...), or - to read it from standard input")
     p.add_argument("--out", required=True, help="image file (.png or .svg)")
     p.add_argument("--scale", type=int, default=6, help="pixels per module (default 6)")
@@ -42,6 +43,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 if __name__ == "__main__":
-    from tools.cli import main
+    from tools.cli import run_module
 
-    sys.exit(main(["qr", *sys.argv[1:]]))
+    sys.exit(run_module("qr"))

@@ -209,8 +209,9 @@ def dump_fw(v: dict[str, Any]) -> str:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("vectors", help="write (or --check) the golden vectors in tests/vectors/",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    from tools.cli import subcommand
+
+    p = subcommand(sub, "vectors", "write (or --check) the golden vectors in tests/vectors/", __doc__)
     p.add_argument("--out", default=GOLDEN, help="where to write golden.json")
     p.add_argument("--check", action="store_true", help="fail if the committed file differs")
     p.add_argument("--write-doc", action="store_true", help="refresh the examples in docs/PROTOCOL.md")
@@ -246,8 +247,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(prog="python -m tools.vectors")
-    sub = parser.add_subparsers(required=True)
-    register(sub)
-    a = parser.parse_args(["vectors", *sys.argv[1:]])
-    sys.exit(a.func(a))
+    from tools.cli import run_module
+
+    sys.exit(run_module("vectors"))
