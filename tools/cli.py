@@ -14,6 +14,7 @@ COMMAND_MODULES = [
     "tools.scanner_emulator",
     "tools.virtual_board",
     "tools.energy",
+    "tools.provision",
 ]
 
 
