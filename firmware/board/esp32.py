@@ -11,8 +11,9 @@ import gc
 import time
 
 import machine
-from gerbang import energy
 from micropython import const
+
+from gerbang import energy
 
 EPOCH = const(946684800)  # 2000-01-01 in unix seconds
 RTC_SIZE = const(2048)

@@ -13,8 +13,9 @@ import json
 import select
 import time
 
-from gerbang import energy
 from micropython import const
+
+from gerbang import energy
 
 _VTIME = const(5)
 _VMIN = const(6)

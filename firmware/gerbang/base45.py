@@ -1,7 +1,8 @@
 """Strict base45 decoder (RFC 9285): the QR text of a certificate is base45."""
 
-from gerbang.reasons import BASE45, Reject
 from micropython import const
+
+from gerbang.reasons import BASE45, Reject
 
 _ALPHABET = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 _BAD = const(255)

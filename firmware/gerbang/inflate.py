@@ -6,8 +6,9 @@ falls back to `zlib.decompressobj`, so both run the same checks."""
 
 import io
 
-from gerbang.reasons import INFLATE, Reject
 from micropython import const
+
+from gerbang.reasons import INFLATE, Reject
 
 MAX_OUT = const(1024)
 _WBITS = const(10)
