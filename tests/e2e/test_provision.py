@@ -223,3 +223,52 @@ def test_bad_inputs_refused_with_exit_2_and_nothing_written(blank, tmp_path):
     assert r.returncode == 0 and "main.py" not in r.stdout and "gerbang" not in r.stdout
     vb.stop()
     assert _image_sha(vb) == image
+
+
+def test_killed_mid_copy_leaves_no_half_file_and_a_rerun_finishes(blank, tmp_path):
+    """mpremote killed (cable pulled) at a growing delay until the unit holds part of the
+    firmware: every file under its real name is whole (or absent); the re-run completes."""
+    import signal
+    import time
+
+    from tools.provision import FIRMWARE, Unit, build
+
+    vb, cfg, g = blank
+    port = vb.paths["repl"]
+    config, bundle, _key = _inputs(tmp_path, cfg, g)
+    files = build(FIRMWARE, "x64", str(tmp_path / "expect"))
+    files["/config.json"] = config
+    files["/trust.bin"] = bundle
+    want = {}
+    for p, local in files.items():
+        with open(local, "rb") as f:
+            want[p] = hashlib.sha256(f.read()).hexdigest()
+    unit = Unit(port)
+    partial = None
+    delay = 1.1
+    while delay < 6 and partial is None:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tools.cli", "provision", "--port", port, "--config", config,
+             "--bundle", bundle, "--arch", "x64", "--no-reset"],
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True)
+        time.sleep(delay)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        hashes, listing = unit.survey(sorted(want), ["/", "/gerbang", "/board"])
+        for p, h in hashes.items():
+            assert h in (None, want[p]), (p, "a half file under its real name", delay)
+        present = sum(1 for h in hashes.values() if h)
+        if present == len(want):
+            break  # finished before the kill: nothing left to interrupt
+        if present:
+            partial = present
+        delay += 0.3
+    assert partial, "never caught the copy half-way"
+    r = _provision(port, config, bundle, "--no-reset")
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    s = _summary(r.stdout)
+    assert s["copied"] == len(want) - partial and s["unchanged"] == partial, (partial, r.stdout)
+    hashes, listing = unit.survey(sorted(want), ["/", "/gerbang", "/board"])
+    assert hashes == want
+    assert not [n for ents in listing.values() for n, _ in ents or () if n.endswith(".prov")]
