@@ -5,11 +5,13 @@ import gc
 import os
 import struct
 import time
-from binascii import unhexlify
+from binascii import hexlify, unhexlify
 
 from fwtest import check, golden_install, golden_stream
 
-_DIR = "/tmp/gerbang-test-app"
+# One directory per process: pytest-xdist imports this module in every worker, and the
+# MicroPython run of the same file may go on at the same time.
+_DIR = "/tmp/gerbang-test-app-" + hexlify(os.urandom(4)).decode()
 
 
 def _rmtree(path):
