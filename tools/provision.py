@@ -43,6 +43,7 @@ DEVICE_KEY = "device.key"  # on the unit's flash; read by the sync client
 TMP = ".prov"
 ARCHES = ("xtensawin", "x64")
 HEX64 = re.compile(r"[0-9a-f]{64}")
+DEVICE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")  # as server/admin.py registers
 MAX_AREA = 18
 
 # Survey: the SHA-256 of every named file (None when missing) and what the code directories and
@@ -132,8 +133,9 @@ def validate_config(raw: bytes) -> dict:
     if not isinstance(cfg, dict):
         raise InputError("config: not a JSON object")
     dev = cfg.get("device_id")
-    if not isinstance(dev, str) or not dev or not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", dev):
-        raise InputError(f"config device_id: {dev!r} is not a device id ([A-Za-z0-9._-], <= 64)")
+    if not isinstance(dev, str) or not DEVICE_ID.fullmatch(dev):
+        raise InputError(f"config device_id: {dev!r} is not a device id (the server's: "
+                         "[A-Za-z0-9][A-Za-z0-9._-], at most 32)")
     area = cfg.get("area")
     if type(area) is not int or not 1 <= area <= MAX_AREA:
         raise InputError(f"config area: {area!r} is not 1..{MAX_AREA}")
