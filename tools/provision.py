@@ -212,6 +212,8 @@ def build(firmware: str, arch: str, out: str) -> dict[str, str]:
     """Compile the firmware into out; returns unit path -> local file. Run from the firmware
     directory so the .mpy files name their source `gerbang/x.py` wherever the checkout is."""
     files: dict[str, str] = {}
+    if not all(os.path.isdir(os.path.join(firmware, d)) for d in CODE_DIRS):
+        raise InputError(f"{firmware}: not a firmware tree (gerbang/, board/)")
     for d in CODE_DIRS:
         os.makedirs(os.path.join(out, d), exist_ok=True)
         for name in sorted(os.listdir(os.path.join(firmware, d))):
@@ -280,13 +282,16 @@ class Unit:
         (mpremote leaves raw REPL on exit; a soft reset inside raw REPL would skip main.py)."""
         import serial
 
-        with serial.serial_for_url(self.port, 115200, timeout=1) as s:
-            s.write(b"\r\x03\x03")  # stop whatever runs, clean prompt
-            time.sleep(0.2)
-            s.reset_input_buffer()
-            s.write(b"\x04")
-            s.flush()
-            time.sleep(0.2)
+        try:
+            with serial.serial_for_url(self.port, 115200, timeout=1) as s:
+                s.write(b"\r\x03\x03")  # stop whatever runs, clean prompt
+                time.sleep(0.2)
+                s.reset_input_buffer()
+                s.write(b"\x04")
+                s.flush()
+                time.sleep(0.2)
+        except (OSError, serial.SerialException) as e:
+            raise UnitError(f"soft reset: {e} (files are in place and verified)") from None
 
 
 def plan(files: dict[str, str], hashes: dict, listing: dict) -> Plan:
@@ -314,6 +319,14 @@ def plan(files: dict[str, str], hashes: dict, listing: dict) -> Plan:
     return pl
 
 
+def _read(path: str, what: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as e:
+        raise InputError(f"{what} {path}: {e.strerror}") from None
+
+
 def _fmt_bytes(n: int) -> str:
     return f"{n} B" if n < 10240 else f"{n / 1024:.1f} KiB"
 
@@ -321,11 +334,8 @@ def _fmt_bytes(n: int) -> str:
 def provision(args: argparse.Namespace, out=print) -> int:  # type: ignore[no-untyped-def]
     t0 = time.time()
     # 1-2: build and check everything before touching the unit
-    with open(args.config, "rb") as f:
-        cfg_raw = f.read()
-    cfg = validate_config(cfg_raw)
-    with open(args.bundle, "rb") as f:
-        bundle = f.read()
+    cfg = validate_config(_read(args.config, "config"))
+    bundle = _read(args.bundle, "bundle")
     tl = open_bundle_for(bundle, cfg)
     if tl.expires <= time.time():
         out(f"warning: the bundle's trust list expired at {tl.expires} (this laptop's clock): "
@@ -434,9 +444,6 @@ def cmd(args: argparse.Namespace) -> int:
     try:
         return provision(args)
     except InputError as e:
-        print(f"refused: {e}; nothing written to the unit", file=sys.stderr)
-        return 2
-    except OSError as e:
         print(f"refused: {e}; nothing written to the unit", file=sys.stderr)
         return 2
     except UnitError as e:
