@@ -24,6 +24,20 @@ def m():
 def build(c):
     from binascii import unhexlify
 
+    if sys.platform == "esp32":
+        from board import esp32 as b
+    else:
+        from board import virtual as b
+    # The sync boot (docs/FIRMWARE.md "Sync"): the app asked for it with an "S" after the
+    # TimeKeeper's 12-byte record in RTC memory. Cleared first (a sync that crashes never
+    # loops), run before the trust list and the scan path, then the unit resets.
+    r = b.State("/host/rtc.bin")  # the ESP32's ignores the path; the virtual board's default
+    n = r.load() or b""
+    if n[12:13] == b"S":
+        r.save(bytes(n[:12]))
+        from gerbang import sync
+
+        sync.run_sync_mode(c, b.Board(c))
     from gerbang import truststore
 
     # The trust list first, while the heap is empty (installing one needs the most memory).
@@ -37,10 +51,6 @@ def build(c):
         n = 0
     s.load(None)
     m()
-    if sys.platform == "esp32":
-        from board import esp32 as b
-    else:
-        from board import virtual as b
     b = b.Board(c)
     # An install or a cache rebuild at this boot leaves the load-time code's qstrs (never
     # freed) and a fragmented heap: reset once, so the scan path starts from the cache in a
@@ -72,12 +82,21 @@ def build(c):
         pass  # exists
     n = scanlog.ScanLog(n)
     r = app.App(b, check.Checker(s, c["area"]), n, c, r)
-    try:  # the sync module, when it is on the unit (docs/FIRMWARE.md "Sync hook")
-        from gerbang import sync
+    if c.get("server"):
+        # Sync hook (docs/FIRMWARE.md "Sync"): when due, mark RTC memory and reset into the
+        # sync boot, radio off (it replaces App.run_sync). Here, not in gerbang.sync: that
+        # module does not fit beside the scan path. Failed syncs (gerbang.sync's counter
+        # file: counter u32, failures u32) stretch the interval: x2, x4 at most.
+        def h(*a):
+            b.state.save(bytes((b.state.load() or b"")[:12]) + b"S")
+            b.reset()
 
-        r.sync = sync.make_hook(c, s, n, b)
-    except (ImportError, AttributeError):
-        pass
+        r.sync = r.run_sync = h
+        try:
+            with open("sync.ctr", "rb") as f:
+                r.sync_interval_ms <<= min(f.read(8)[4], 2)
+        except (OSError, IndexError):
+            pass
     b.events.emit("trust", serial=s.serial, error=s.error)
     return r
 

@@ -15,6 +15,7 @@ COMMAND_MODULES = [
     "tools.virtual_board",
     "tools.energy",
     "tools.provision",
+    "tools.demo",
 ]
 
 

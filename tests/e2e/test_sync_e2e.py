@@ -1,0 +1,151 @@
+"""Door unit <-> server, end to end: a real server (gunicorn on 127.0.0.1, SQLite file,
+bootstrapped with `gerbang keys` and the server CLI) and a real virtual board at the ESP32's heap,
+provisioned with `gerbang provision --arch x64`, driven by the scanner emulator.
+
+The unit syncs on its own (sync_interval_s): the app's hook marks RTC memory and resets, the
+sync boot sends the records after the cursor, verifies the signed answer, acks, sets the time,
+stages a newer list; the boot after it installs the list. Checked against the server's export
+and device row and the unit's own flash."""
+
+from __future__ import annotations
+
+import os
+import struct
+
+import pytest
+
+from tools.demo import Lab
+
+from .conftest import RUN_HEAP, read_log_records
+
+INTERVAL = 6  # s between syncs (the server's rate limit for empty syncs is 5 s)
+
+
+def _cursor(image: str) -> int:
+    """The scan log's acknowledged cursor on the unit's flash (state slot with the higher
+    counter, docs/SCANLOG.md)."""
+    from littlefs import LittleFS
+
+    with open(image, "rb") as f:
+        data = f.read()
+    fs = LittleFS(block_size=4096, block_count=512, mount=False)
+    fs.context.buffer = bytearray(data)
+    fs.mount()
+    best = (0, 0)
+    for i in (0, 1):
+        try:
+            with fs.open(f"log/state.{i}", "rb") as f:
+                st = f.read()
+        except FileNotFoundError:
+            continue
+        counter, cursor, _dropped = struct.unpack_from("<III", st)
+        best = max(best, (counter, cursor))
+    return best[1]
+
+
+def _last_counter(lab: Lab, device: str) -> int:
+    """The device's last accepted request counter (not in the admin JSON: read the table)."""
+    import sqlite3
+
+    with sqlite3.connect(lab.db) as c:
+        return c.execute("SELECT last_counter FROM devices WHERE id = ?", (device,)).fetchone()[0]
+
+
+@pytest.fixture
+def lab(tmp_path):
+    with Lab(str(tmp_path), heap=RUN_HEAP, sync_interval_s=INTERVAL) as lab:
+        lab.start_server()
+        yield lab
+
+
+@pytest.fixture
+def lab_manual(tmp_path):
+    """Syncs only when the test asks (Unit.sync_now: the hook's marker + a reset)."""
+    with Lab(str(tmp_path), heap=RUN_HEAP, sync_interval_s=3600) as lab:
+        lab.start_server()
+        yield lab
+
+
+def test_scans_sync_exactly_once_and_a_revocation_comes_back(lab):
+    area = 3
+    certs = [lab.issue(area) for _ in range(4)]
+    expired = lab.issue(area, valid_for=1)
+    unit = lab.add_unit("gb-03-0001", area)
+    # the unit boots with the list the server had at provisioning; scans are decided at once
+    d = [unit.scan(c["qr"]) for c in certs[:3]]
+    assert all(e["allow"] and e["reason"] == 0 for e in d), d
+    assert unit.scan(expired["qr"])["reason"] == 11  # EXPIRED
+    assert unit.scan("GB1:NOT-A-CERTIFICATE")["allow"] is False
+    seqs = [e["seq"] for e in unit.ev.items if e["ev"] == "decision"]
+    assert seqs == [1, 2, 3, 4, 5]
+
+    # 1. the app's own hook: after the interval, the sync boot brings the records home
+    s1 = unit.wait("sync", INTERVAL + 30)
+    assert s1["ok"] and s1["requests"] == 1 and s1["sent"] == 5 and s1["acked"] == 5, s1
+    assert s1["bundle"] == 0 and s1["fails"] == 0
+    unit.wait("start", 30)  # the sync boot reset: the scan path is back
+    recs = lab.export(unit.id)
+    assert sorted(r["seq"] for r in recs) == [1, 2, 3, 4, 5]  # every record exactly once
+    assert [r["decision"] for r in sorted(recs, key=lambda r: r["seq"])] == [1, 1, 1, 0, 0]
+    assert sorted(recs, key=lambda r: r["seq"])[3]["reason"] == 11
+    dev = lab.api("GET", f"/admin/devices/{unit.id}")
+    assert dev["acked_seq"] == 5 and _last_counter(lab, unit.id) == 1, dev
+    assert dev["firmware"] == "0.1.0" and sorted(dev["health"]) == ["1", "2", "3", "4", "5"]
+    # the server's records are the unit's records, byte for byte (same fields)
+    flash = {struct.unpack_from("<I", r)[0]: r for r in
+             read_log_records(os.path.join(unit.vb.dir, "flash.img"))}
+    for r in recs:
+        raw = flash.get(r["seq"])
+        if raw is not None:  # acknowledged segments may already be deleted
+            assert struct.unpack_from("<I", raw, 4)[0] == r["time"]
+            assert raw[8] == r["decision"] and raw[9] == r["reason"]
+            assert raw[12:20].hex() == r["kid"] and raw[20:28].hex() == r["tag"]
+    assert _cursor(os.path.join(unit.vb.dir, "flash.img")) == 5  # the unit's cursor moved
+
+    # 2. nothing new: the next sync sends nothing and the server still has each record once
+    s2 = unit.wait("sync", INTERVAL + 30)
+    assert s2["ok"] and s2["sent"] == 0 and s2["acked"] == 5, s2
+    unit.wait("start", 30)
+    assert len(lab.export(unit.id)) == 5
+    assert _last_counter(lab, unit.id) == 2
+
+    # 3. the server revokes a certificate the unit allowed: the next sync brings the list,
+    # the boot after it installs it (and resets once), and the certificate is REVOKED
+    serial = lab.api("GET", f"/admin/devices/{unit.id}")["trust_serial"]
+    lab.revoke(certs[0]["cti"])
+    d = unit.scan(certs[3]["qr"])  # a scan between syncs: seq 6
+    assert d["allow"] and d["seq"] == 6
+    s3 = unit.wait("sync", INTERVAL + 30)
+    assert s3["ok"] and s3["sent"] == 1 and s3["acked"] == 6 and s3["bundle"] > 0, s3
+    trust = unit.wait("trust", 60, serial=serial + 1)
+    assert not trust["error"]
+    unit.wait("start", 30)
+    d = unit.scan(certs[0]["qr"])
+    assert not d["allow"] and d["reason"] == 13, d  # REVOKED
+    assert unit.scan(certs[1]["qr"])["allow"]  # the others still pass
+    s4 = unit.wait("sync", INTERVAL + 30)
+    assert s4["ok"] and s4["sent"] == 2 and s4["acked"] == 8 and s4["bundle"] == 0, s4
+    recs = lab.export(unit.id)
+    assert sorted(r["seq"] for r in recs) == list(range(1, 9))
+    assert lab.api("GET", f"/admin/devices/{unit.id}")["trust_serial"] == serial + 1
+    assert not [e for e in unit.ev.items if e["ev"] == "error"]
+
+
+def test_server_down_keeps_records_backs_off_and_catches_up(lab_manual):
+    lab = lab_manual
+    area = 7
+    cert = lab.issue(area)
+    unit = lab.add_unit("gb-07-0001", area)
+    assert unit.scan(cert["qr"])["allow"]
+    lab.proc.terminate()  # the server goes away
+    lab.proc.wait(15)
+    s1 = unit.sync_now()
+    assert not s1["ok"] and s1["fails"] == 1 and s1["acked"] == 0, s1
+    assert s1["took_ms"] < 8000  # bounded: the door is back to scanning within seconds
+    assert unit.scan(cert["qr"])["allow"]  # scanning goes on; seq 2 stored
+    lab.serve()
+    s2 = unit.sync_now()
+    assert s2["ok"] and s2["sent"] == 2 and s2["acked"] == 2 and s2["fails"] == 0, s2
+    assert sorted(r["seq"] for r in lab.export(unit.id)) == [1, 2]
+    # the failed attempt never reached the server: its counter was skipped, never reused
+    assert _last_counter(lab, unit.id) == 2
