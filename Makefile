@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint typecheck pytest bench vectors clean
+.PHONY: test lint typecheck pytest bench vectors clean demo
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,9 @@ test: lint typecheck pytest
 
 bench: $(STAMP)
 	$(BIN)/python -m tools.bench
+
+demo: $(STAMP)
+	$(BIN)/python -m tools.demo
 
 vectors: $(STAMP)
 	$(BIN)/python -m tools.cli vectors
