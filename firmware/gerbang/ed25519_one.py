@@ -39,30 +39,7 @@ def mul_vartime(k, pa, ib, tb):
     started = False
     for pos in range(255, -1, -1):
         if started:
-            a = X * X
-            a = (a >> 255) * 19 + (a & m)
-            b = Y * Y
-            b = (b >> 255) * 19 + (b & m)
-            c = Z * Z
-            c = ((c >> 255) * 19 + (c & m)) * 2
-            h = a + b
-            e = X + Y
-            e = e * e
-            e = h - ((e >> 255) * 19 + (e & m))
-            g = a - b
-            f = c + g
-            X = e * f
-            X = (X >> 255) * 19 + (X & m)
-            X = (X >> 255) * 19 + (X & m)
-            Y = g * h
-            Y = (Y >> 255) * 19 + (Y & m)
-            Y = (Y >> 255) * 19 + (Y & m)
-            T = e * h
-            T = (T >> 255) * 19 + (T & m)
-            T = (T >> 255) * 19 + (T & m)
-            Z = f * g
-            Z = (Z >> 255) * 19 + (Z & m)
-            Z = (Z >> 255) * 19 + (Z & m)
+            X, Y, Z, T = _dbl(X, Y, Z)  # one-off path: a call per doubling costs little here
         if not pos % 3:
             j = (k >> pos) & 7
             if j:
