@@ -29,6 +29,8 @@ import urllib.request
 from collections import Counter
 from typing import Any
 
+from tools.virtual_board import EventLog
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KEK = "6b" * 32
 
@@ -37,35 +39,6 @@ def _reason_names() -> dict[int, str]:
     from tools.protocol.errors import Reason
 
     return {int(r): r.name for r in Reason}
-
-
-class Events:
-    """Incremental reader of a virtual board's events.jsonl."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self.pos = 0
-        self.items: list[dict] = []
-
-    def poll(self) -> list[dict]:
-        with open(self.path, "rb") as f:
-            f.seek(self.pos)
-            data = f.read()
-        end = data.rfind(b"\n") + 1
-        self.pos += end
-        new = [json.loads(line) for line in data[:end].splitlines() if line]
-        self.items.extend(new)
-        return new
-
-    def wait(self, pred: Any, timeout: float = 10.0) -> dict | None:
-        end = time.time() + timeout
-        while True:
-            for e in self.poll():
-                if pred(e):
-                    return e
-            if time.time() > end:
-                return None
-            time.sleep(0.005)
 
 
 class Unit:
@@ -77,7 +50,7 @@ class Unit:
         self.area = area
         self.vb = vb
         self.em = em
-        self.ev = Events(os.path.join(vb.dir, "events.jsonl"))
+        self.ev = EventLog(os.path.join(vb.dir, "events.jsonl"))
 
     def wait(self, kind: str, timeout: float = 30.0, **match: Any) -> dict:
         e = self.ev.wait(lambda e: e["ev"] == kind and all(e.get(k) == v

@@ -119,6 +119,35 @@ del _b, _copy, _tree
 """
 
 
+class EventLog:
+    """Incremental reader of a board's events.jsonl (the GPIO and app events it writes)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.pos = 0
+        self.items: list[dict] = []
+
+    def poll(self) -> list[dict]:
+        with open(self.path, "rb") as f:
+            f.seek(self.pos)
+            data = f.read()
+        end = data.rfind(b"\n") + 1
+        self.pos += end
+        new = [json.loads(line) for line in data[:end].splitlines() if line]
+        self.items.extend(new)
+        return new
+
+    def wait(self, pred, timeout: float = 10.0) -> dict | None:  # type: ignore[no-untyped-def]
+        end = time.time() + timeout
+        while True:
+            for e in self.poll():
+                if pred(e):
+                    return e
+            if time.time() > end:
+                return None
+            time.sleep(0.002)
+
+
 def _compile_firmware(src: str, dst: str, mpy: bool) -> None:
     """Copy (or mpy-cross -march=x64) every firmware file from src into dst."""
     if os.path.isdir(dst):

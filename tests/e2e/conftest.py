@@ -10,7 +10,7 @@ from binascii import unhexlify
 import pytest
 
 from tools.scanner_emulator import ScannerEmulator
-from tools.virtual_board import VirtualBoard, create
+from tools.virtual_board import EventLog, VirtualBoard, create
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 GOLDEN = os.path.join(ROOT, "tests", "vectors", "golden.json")
@@ -59,35 +59,11 @@ def board(tmp_path):
     vb.stop()
 
 
-class Events:
-    """Incremental reader of the board's events.jsonl."""
+class Events(EventLog):
+    """The events.jsonl of a running virtual board."""
 
     def __init__(self, vb: VirtualBoard) -> None:
-        self.path = os.path.join(vb.dir, "events.jsonl")
-        self.pos = 0
-        self.items: list[dict] = []
-
-    def poll(self) -> list[dict]:
-        with open(self.path) as f:
-            f.seek(self.pos)
-            data = f.read()
-        end = data.rfind("\n") + 1
-        self.pos += len(data[:end].encode())
-        new = [json.loads(line) for line in data[:end].splitlines() if line]
-        self.items.extend(new)
-        return new
-
-    def wait(self, pred, timeout: float = 10.0) -> dict | None:  # type: ignore[no-untyped-def]
-        import time
-
-        end = time.time() + timeout
-        while True:
-            for e in self.poll():
-                if pred(e):
-                    return e
-            if time.time() > end:
-                return None
-            time.sleep(0.002)
+        super().__init__(os.path.join(vb.dir, "events.jsonl"))
 
 
 def read_log_records(image: str) -> list[bytes]:
