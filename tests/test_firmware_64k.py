@@ -25,6 +25,7 @@ from tools.bench.check import (
     boot_dir,
     compile_mpy,
     golden_door,
+    read_fixture,
     short_dir,
     typical_fixture,
 )
@@ -62,12 +63,7 @@ def test_typical_door_boots_from_cache_and_checks_at_64k(mpy: str, base: str, tm
                                                          heap: int) -> None:
     fx = str(tmp_path / "fixture")
     typical_fixture(fx)
-    with open(os.path.join(fx, "bundle.bin"), "rb") as f:
-        bundle = f.read()
-    with open(os.path.join(fx, "root.bin"), "rb") as f:
-        root = f.read()
-    with open(os.path.join(fx, "valid.txt")) as f:
-        qr = f.read()
+    bundle, root, qr = read_fixture(fx)
     d = os.path.join(base, "t")
     _installed(d, mpy, bundle, root, AREA, [(NOW, 0, qr)] * 5)
     ok, lines, err = boot_and_check(d, mpy, f"{heap}K", AREA)

@@ -179,6 +179,16 @@ def typical_fixture(d: str) -> dict:
     return {"keys": 2, "revoked": 100, "bundle_bytes": len(bundle), "qr_chars": len(qr)}
 
 
+def read_fixture(d: str) -> tuple[bytes, bytes, str]:
+    """(bundle, root public key, certificate QR) that a *_fixture wrote to d."""
+    with open(os.path.join(d, "bundle.bin"), "rb") as f:
+        bundle = f.read()
+    with open(os.path.join(d, "root.bin"), "rb") as f:
+        root = f.read()
+    with open(os.path.join(d, "valid.txt")) as f:
+        return bundle, root, f.read()
+
+
 def collision_fixture(d: str) -> None:
     """The golden "valid" case: its list has a decoy key with the issuer's kid (two verifies)."""
     with open(os.path.join(ROOT, "tests/vectors/golden.json")) as f:
@@ -347,13 +357,7 @@ def _min_heap(ok, lo: int = 24, hi: int = 160) -> int | None:
 def boot_figures(base: str, mpy: str) -> None:
     """(a) install at boot, (b) boot from the cache + checks at 64K, for the typical door and
     the golden list (every golden certificate, decisions compared with the golden ones)."""
-    typ = os.path.join(base, "typical")
-    with open(os.path.join(typ, "bundle.bin"), "rb") as f:
-        tb = f.read()
-    with open(os.path.join(typ, "root.bin"), "rb") as f:
-        troot = f.read()
-    with open(os.path.join(typ, "valid.txt")) as f:
-        tqr = f.read()
+    tb, troot, tqr = read_fixture(os.path.join(base, "typical"))
     gb, groot, garea, gcerts, gwant = golden_door()
     doors = (("typical list (2 keys)", tb, troot, AREA, [(NOW, 0, tqr)] * 3, None),
              ("golden list (3 keys), every golden certificate", gb, groot, garea, gcerts, gwant))
