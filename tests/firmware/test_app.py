@@ -7,25 +7,13 @@ import struct
 import time
 from binascii import hexlify, unhexlify
 
+from fakes import RecordingPin as Pin
+from fakes import rmtree as _rmtree
 from fwtest import check, golden_install, golden_stream
 
 # One directory per process: pytest-xdist imports this module in every worker, and the
 # MicroPython run of the same file may go on at the same time.
 _DIR = "/tmp/gerbang-test-app-" + hexlify(os.urandom(4)).decode()
-
-
-def _rmtree(path):
-    try:
-        names = os.listdir(path)
-    except OSError:
-        return
-    for n in names:
-        p = path + "/" + n
-        try:
-            os.remove(p)
-        except OSError:
-            _rmtree(p)
-    os.rmdir(path)
 
 
 class UART:
@@ -54,20 +42,6 @@ class UART:
         if st > 0:
             self.rx.extend(zonebit.reply(b"\xd4" if kind == zonebit.T_READ else b"\x00"))
         return len(data)
-
-
-class Pin:
-    def __init__(self, name, log):
-        self.name = name
-        self.log = log
-        self.v = 0
-
-    def value(self, v=None):
-        if v is None:
-            return self.v
-        if v != self.v:
-            self.log.append((self.name, v))
-        self.v = v
 
 
 class Clock:

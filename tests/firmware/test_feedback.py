@@ -1,23 +1,8 @@
 """Feedback patterns: which outputs switch when, per reason class; relay pulse length."""
 
+from fakes import RecordingPin as Out
 from fwtest import check
 from gerbang import feedback
-
-
-class Out:
-    """A recording output pin (the board boundary)."""
-
-    def __init__(self, name, log):
-        self.name = name
-        self.log = log
-        self.v = 0
-
-    def value(self, v=None):
-        if v is None:
-            return self.v
-        if v != self.v:
-            self.log.append((self.name, v))
-        self.v = v
 
 
 def rig(relay_ms=3000):

@@ -5,6 +5,7 @@ and test_scanlog_fill, which need the MicroPython unix port's vfs.VfsLfs2."""
 
 import os
 
+from fakes import rmtree as _rmtree
 from fwtest import check, raises
 from gerbang import record
 from gerbang.scanlog import ScanLog
@@ -18,19 +19,6 @@ def _tmpdir():
     _rmtree(base)
     os.mkdir(base)
     return base
-
-
-def _rmtree(path):
-    try:
-        names = os.listdir(path)
-    except OSError:
-        return
-    for n in names:
-        try:
-            os.remove(path + "/" + n)
-        except OSError:
-            _rmtree(path + "/" + n)
-    os.rmdir(path)
 
 
 def _kid(i):

@@ -1,0 +1,34 @@
+"""Fakes at the board boundary, shared by the firmware tests (CPython and MicroPython)."""
+
+import os
+
+
+class RecordingPin:
+    """An output pin that logs every change as (name, value)."""
+
+    def __init__(self, name, log):
+        self.name = name
+        self.log = log
+        self.v = 0
+
+    def value(self, v=None):
+        if v is None:
+            return self.v
+        if v != self.v:
+            self.log.append((self.name, v))
+        self.v = v
+
+
+def rmtree(path):
+    """Remove a directory tree (MicroPython's os has no shutil)."""
+    try:
+        names = os.listdir(path)
+    except OSError:
+        return
+    for n in names:
+        p = path + "/" + n
+        try:
+            os.remove(p)
+        except OSError:
+            rmtree(p)
+    os.rmdir(path)
