@@ -6,6 +6,12 @@ a frame with a bad CRC gets no answer. It sends codes terminated by "\\r", and c
 into pieces with delays, send them several times (the module's continuous-mode repeat) and
 corrupt bytes (line noise). With --baud it paces bytes like the real line (10 bits a byte).
 
+Line rate: the module talks at the rate in its baud register 0x002A (factory 39 01 = 9600). A
+write of 0x002A is acknowledged at the old rate, then the module switches (1A 00 = 115200), as
+a GM65 does; `switches=False` models a module that acknowledges but stays put (other model).
+Given `line` (the virtual board's uart_baud file, where its UART writes its rate; --board finds
+it), every byte either way is garbled while the two rates differ, as on a real mismatched line.
+
     gerbang scanner-emulator --port /dev/pts/7 send "GB1:..." --split 3 --delay 0.02
     python -m tools.scanner_emulator --port /dev/pts/7 serve
 """
@@ -26,6 +32,10 @@ T_READ, T_WRITE, T_SAVE = 0x07, 0x08, 0x09
 # Factory values of the registers the firmware touches (GM65 manual defaults).
 DEFAULT_REGISTERS = {0x0000: 0xD4, 0x000D: 0x00, 0x0013: 0x85, 0x002A: 0x39, 0x002B: 0x01,
                      0x002C: 0x02, 0x003F: 0x01}
+REG_BAUD = 0x002A  # 2 bytes, low byte first
+# Baud register values: GM65 manual ("set baud rate to 9600": 7E 00 08 02 00 2A 39 01 ...) and
+# specter-diy's GM65 driver (1A 00 = 115200). Only these two are modelled.
+BAUD_VALUES = {0x0139: 9600, 0x001A: 115200}
 
 
 def crc16(data: bytes) -> int:
@@ -60,11 +70,16 @@ class ScannerEmulator:
     """A GM65 on the other end of `port`. Thread-safe send_*; call close() when done."""
 
     def __init__(self, port: str, baud: int | None = None, registers: dict[int, int] | None = None,
-                 drop_replies: int = 0, corrupt_replies: int = 0, seed: int = 1) -> None:
+                 drop_replies: int = 0, corrupt_replies: int = 0, seed: int = 1,
+                 line: str | None = None, switches: bool = True) -> None:
         self.port = port
-        self.baud = baud
+        self.baud = baud  # pacing (None: pty speed); follows the module's rate when it switches
         self.fd = open_raw(port)
         self.registers = dict(DEFAULT_REGISTERS if registers is None else registers)
+        self.rate = self._register_rate()
+        self.line = line
+        self.switches = switches
+        self.garbled = 0  # bytes garbled by a rate mismatch (both directions)
         self.commands: list[tuple[int, int, bytes]] = []
         self.bad_frames = 0
         self.drop_replies = drop_replies
@@ -87,8 +102,32 @@ class ScannerEmulator:
             except OSError:
                 time.sleep(0.05)
                 continue
-            self._buf.extend(data)
+            self._buf.extend(self._garble(data))
             self._parse()
+
+    # -- the line rate --
+    def _register_rate(self) -> int:
+        r = self.registers
+        return BAUD_VALUES.get(r.get(REG_BAUD, 0x39) | (r.get(REG_BAUD + 1, 0x01) << 8), 9600)
+
+    def line_rate(self) -> int | None:
+        """The board UART's rate (None: no line file, rates not modelled)."""
+        if not self.line:
+            return None
+        try:
+            with open(self.line) as f:
+                return int(f.read().strip() or 0) or None
+        except (OSError, ValueError):
+            return None
+
+    def _garble(self, data: bytes) -> bytes:
+        lr = self.line_rate()
+        if lr is None or lr == self.rate or not data:
+            return data
+        # a receiver at the wrong rate sees framing errors: bytes unrelated to the ones sent
+        # (never CR, STX or 7E: no frame survives)
+        self.garbled += len(data)
+        return bytes(0x80 | self.rng.randrange(128) for _ in data)
 
     def _parse(self) -> None:
         buf = self._buf
@@ -123,9 +162,13 @@ class ScannerEmulator:
             count = data[0] if data else 1
             rep = reply(bytes(self.registers.get(addr + i, 0) for i in range(count)))
         elif kind == T_WRITE:
+            before = self._register_rate()
             for i, b in enumerate(data):
                 self.registers[addr + i] = b
             rep = reply(b"\x00")
+            if self._register_rate() != before:
+                self._ack_then_switch(rep)
+                return
         elif kind == T_SAVE:
             rep = reply(b"\x00")
         else:
@@ -138,10 +181,24 @@ class ScannerEmulator:
             rep = rep[:-1] + bytes([rep[-1] ^ 0xFF])
         self.send(rep)
 
+    def _ack_then_switch(self, rep: bytes) -> None:
+        # the ACK goes out at the old rate, then the module talks at the new one
+        if not self.drop_replies:
+            self.send(rep)
+        else:
+            self.drop_replies -= 1
+        if self.switches:
+            self.rate = self._register_rate()
+            if self.baud:
+                self.baud = self.rate
+        else:
+            self.registers[REG_BAUD], self.registers[REG_BAUD + 1] = 0x39, 0x01
+
     # -- sending --
     def send(self, data: bytes) -> None:
         """Write raw bytes (paced at the baud rate when one was given)."""
         with self._lock:
+            data = self._garble(data)
             if self.baud:
                 per = 10.0 / self.baud
                 for i in range(0, len(data), 16):
@@ -216,7 +273,8 @@ def _port(args: argparse.Namespace) -> str:
 
 
 def cmd(args: argparse.Namespace) -> int:
-    em = ScannerEmulator(_port(args), baud=args.baud, seed=args.seed)
+    line = os.path.join(args.board, "uart_baud") if args.board else None
+    em = ScannerEmulator(_port(args), baud=args.baud, seed=args.seed, line=line)
     try:
         if args.action == "serve":
             print("emulating a GM65 on", em.port, "(Ctrl-C to stop)", flush=True)

@@ -147,8 +147,10 @@ class Board:
         self.root = ""
         self.events = Events()
         self._rx_pin = pins.get("scanner_rx", 16)
-        self.uart = UART(config.get("uart", 2), config.get("baud", 9600),
-                         pins.get("scanner_tx", 17), self._rx_pin, 2048)
+        # opened at the module's factory 9600; "baud" is the rate the scanner driver switches
+        # the module and this UART to at start (UART.init(baudrate=...))
+        self.uart = UART(config.get("uart", 2), 9600, pins.get("scanner_tx", 17), self._rx_pin,
+                         2048)
         hi = config.get("active_high", True)
         self.green = Output("green", pins.get("green", 25), hi)
         self.red = Output("red", pins.get("red", 26), hi)

@@ -24,12 +24,16 @@ EPOCH = const(0)  # unix port: time.time() counts from 1970 already (ESP32: 2000
 
 
 class UART:
-    """Scanner UART on a pseudo-terminal (raw, non-blocking reads: VMIN=0, VTIME=0)."""
+    """Scanner UART on a pseudo-terminal (raw, non-blocking reads: VMIN=0, VTIME=0). A pty has
+    no line rate, so the rate is written to the file `line` (the board's /host/uart_baud); the
+    scanner emulator reads it and garbles bytes both ways while its rate differs, like a real
+    line at mismatched rates."""
 
-    def __init__(self, path, baudrate=9600, rxbuf=2048):
+    def __init__(self, path, baudrate=9600, rxbuf=2048, line=None):
         import termios
 
-        self.baudrate = baudrate
+        self._line = line
+        self.init(baudrate)
         self._f = open(path, "r+b")
         fd = self._f.fileno()
         termios.setraw(fd)
@@ -39,6 +43,13 @@ class UART:
         termios.tcsetattr(fd, termios.TCSANOW, a)
         self._poll = select.poll()
         self._poll.register(self._f, select.POLLIN)
+
+    def init(self, baudrate=9600):
+        """Like machine.UART.init(baudrate=...): a new line rate (pins and buffers kept)."""
+        self.baudrate = baudrate
+        if self._line:
+            with open(self._line, "w") as f:
+                f.write(str(baudrate))
 
     def any(self):
         return 1 if self._poll.poll(0) else 0
@@ -207,8 +218,9 @@ class Board:
         hw = _hw(host)
         self.root = ""  # the flash filesystem is the cwd, "/"
         self.events = Events(hw.get("events"))
-        self.uart = UART(hw["scanner"], config.get("baud", 9600), 2048) if hw.get("scanner") \
-            else None
+        # opened at the module's factory 9600: "baud" is the target the driver switches to
+        self.uart = UART(hw["scanner"], 9600, 2048, host + "/uart_baud") \
+            if hw.get("scanner") else None
         self.green = Output("green", self.events)
         self.red = Output("red", self.events)
         self.buzzer = Output("buzzer", self.events)

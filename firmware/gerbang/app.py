@@ -147,7 +147,8 @@ class App:
         # only what start() needs; the config dict itself is not kept (heap)
         self._scan_cfg = (_MODES.get(config.get("scanner_mode", "continuous"), 2),
                           config.get("scanner_same_delay_ms", 1500),
-                          config.get("scanner_save", False), config.get("scanner_retries", 3))
+                          config.get("scanner_save", False), config.get("scanner_retries", 3),
+                          config.get("baud", 115200))
         self._last_sync = clk.ticks_ms()
         self.scans = 0
         self.errors = 0
@@ -159,9 +160,10 @@ class App:
         factory settings: count it and go on)."""
         b = self.board
         b.wdt.feed()
-        mode, delay, save, retries = self._scan_cfg
+        mode, delay, save, retries, baud = self._scan_cfg
+        self._scan_cfg = None  # needed once
         failed = self.scanner.configure(mode=mode, same_delay_ms=delay, save=save,
-                                        retries=retries)
+                                        retries=retries, baud=baud)
         b.wdt.feed()
         import sys
 
@@ -172,8 +174,8 @@ class App:
         if hasattr(gerbang, "zonebit"):
             delattr(gerbang, "zonebit")
         gc.collect()
-        b.events.emit("start", scanner_failed=failed, mem_alloc=_mem_alloc(),
-                      mem_free=_mem_free())
+        b.events.emit("start", scanner_failed=failed, baud=self.scanner.baud,
+                      mem_alloc=_mem_alloc(), mem_free=_mem_free())
         return failed
 
     def scan(self, n):

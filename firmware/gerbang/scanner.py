@@ -1,7 +1,8 @@
 """Driver for the GM60/GM65/GM805/GM861 QR modules over a UART (pure: the UART is passed in).
 
-The UART object needs any(), readinto(buf) -> n or None, write(b) (machine.UART, the virtual
-board's pty UART, or a test fake). Time comes from the ticks_ms/ticks_diff functions passed in.
+The UART object needs any(), readinto(buf) -> n or None, write(b), and init(baudrate=n) for a
+rate change at start (machine.UART, the virtual board's pty UART, or a test fake); baud is the
+rate it was opened at (the module's factory 9600), kept up to date by configure(). Time comes from the ticks_ms/ticks_diff functions passed in.
 
 Reading: a code is the bytes up to "\r". Memory is fixed at construction (max_len bytes for the
 code, 64 bytes of receive chunk), so long or garbage input never
@@ -35,8 +36,9 @@ def _diff(a, b):
 
 class Scanner:
     def __init__(self, uart, ticks_ms, ticks_diff=None, max_len=600, char_timeout_ms=100,
-                 debounce_ms=1500, sleep_ms=None):
+                 debounce_ms=1500, sleep_ms=None, baud=9600):
         self.uart = uart
+        self.baud = baud
         self.ticks_ms = ticks_ms
         self.ticks_diff = ticks_diff or _diff
         self.sleep_ms = sleep_ms
@@ -188,11 +190,13 @@ class Scanner:
 
         return zonebit.transact(self, frame, retries, timeout_ms)
 
-    def configure(self, mode=2, same_delay_ms=1500, save=False, check=True, retries=3):
-        """Set mode (2 = continuous), same-code delay, QR only, serial output. Returns the
-        number of steps that failed (0 = all acknowledged). The baud rate is left alone."""
+    def configure(self, mode=2, same_delay_ms=1500, save=False, check=True, retries=3, baud=0):
+        """Set mode (2 = continuous), same-code delay, QR only, serial output, and (baud > 0)
+        switch the line to baud, falling back to the old rate if the module does not answer
+        there (self.baud = the rate in use). Returns the number of steps that failed (0 = all
+        acknowledged)."""
         from gerbang import zonebit
 
-        failed = zonebit.configure(self, mode, same_delay_ms, save, check, retries)
+        failed = zonebit.configure(self, mode, same_delay_ms, save, check, retries, baud)
         self.configured = failed == 0
         return failed

@@ -19,7 +19,7 @@ T_SAVE = const(0x09)
 REG_MODE = const(0x0000)  # bits 1..0: 00 manual, 01 command, 10 continuous, 11 induction
 REG_OUTPUT = const(0x000D)  # bits 1..0: 00 serial (TTL/RS232), 01 USB keyboard, 11 USB serial
 REG_SAME_DELAY = const(0x0013)  # bit 7 enable, bits 6..0 delay in 100 ms units
-REG_BAUD = const(0x002A)  # 2 bytes, little endian divisor: 0x0139 = 9600
+REG_BAUD = const(0x002A)  # 2 bytes, low byte first: 39 01 = 9600, 1A 00 = 115200
 REG_ALL_CODES = const(0x002C)  # 00 disable all symbologies, 01 enable all, 02 defaults
 REG_QR = const(0x003F)  # bit 0: QR enabled
 
@@ -27,6 +27,12 @@ MODE_MANUAL = const(0)
 MODE_COMMAND = const(1)
 MODE_CONTINUOUS = const(2)
 MODE_INDUCTION = const(3)
+
+# Baud register values: GM65 manual appendix ("set baud rate to 9600": 7E 00 08 02 00 2A 39 01)
+# and specter-diy's GM65 driver (src/hosts/qr.py: BAUD_RATE = 1A 00 for 115200). Other rates are
+# not used (their values are not checked against a module).
+_DIV_9600 = const(0x0139)
+_DIV_115200 = const(0x001A)
 
 # Reply parse results (negative = no complete reply yet or not a reply).
 NEED_MORE = const(-1)
@@ -200,11 +206,68 @@ def _read(sc, addr, check, retries):
     return r[0]
 
 
-def configure(sc, mode=MODE_CONTINUOUS, same_delay_ms=1500, save=False, check=True, retries=3):
-    """Mode (other bits of the register kept), same-code delay, QR only, serial output; the
-    baud rate is left at the module's (9600 by default). -> number of failed steps."""
+def baud_value(baud):
+    """The 0x002A register value for a rate, or None for a rate we do not set."""
+    if baud == 9600:
+        return _DIV_9600
+    if baud == 115200:
+        return _DIV_115200
+    return None
+
+
+def _rate(sc, baud):
+    # re-init the board UART at baud (machine.UART.init keeps pins and buffers), drop input
+    sc.uart.init(baudrate=baud)
+    sc.baud = baud
+    while sc.uart.any():
+        if not sc.uart.readinto(sc._rx):
+            break
+
+
+def _answers(sc, check, retries):
+    # a register read that comes back (CRC good) at the UART's current rate
+    return _read(sc, REG_MODE, check, retries) is not None
+
+
+def switch_baud(sc, baud, check=True, retries=3):
+    """Move the module and the UART from sc.baud to baud: write 0x002A at the old rate, check
+    the ACK, re-init the UART, read a register at the new rate. Without an ACK or without an
+    answer at the new rate (module not switched, other model) the UART goes back to the old rate
+    and is checked there. -> True when running at baud (the change is not saved: see save)."""
+    old = sc.baud
+    v = baud_value(baud)
+    if v is None or baud == old:
+        return baud == old
+    r = transact(sc, write_cmd(REG_BAUD, bytes((v & 0xFF, v >> 8)), check), retries)
+    if r is None or len(r) < 1 or r[0] != 0:
+        return False  # not acknowledged: the module still talks at the old rate
+    _rate(sc, baud)
+    if _answers(sc, check, retries):
+        return True
+    _rate(sc, old)
+    if not _answers(sc, check, 1):
+        # acknowledged and silent at both rates: ask it back to the old rate from the new one
+        _rate(sc, baud)
+        v = baud_value(old)
+        transact(sc, write_cmd(REG_BAUD, bytes((v & 0xFF, v >> 8)), check), 1)
+        _rate(sc, old)
+    return False
+
+
+def configure(sc, mode=MODE_CONTINUOUS, same_delay_ms=1500, save=False, check=True, retries=3,
+              baud=0):
+    """Mode (other bits of the register kept), same-code delay, QR only, serial output, then
+    (baud > 0) the line rate. A module left at baud by an earlier start (soft reset, saved
+    setting) is found there. -> number of failed steps (a failed rate switch counts one)."""
     failed = 0
     v = _read(sc, REG_MODE, check, retries)
+    if v is None and baud and baud != sc.baud and baud_value(baud) is not None and \
+            hasattr(sc.uart, "init"):
+        old = sc.baud
+        _rate(sc, baud)  # still at the rate an earlier start chose?
+        v = _read(sc, REG_MODE, check, retries)
+        if v is None:
+            _rate(sc, old)
     if v is None or not _write(sc, REG_MODE, (v & 0xFC) | mode, check, retries):
         failed += 1
     d = same_delay_ms // 100
@@ -218,6 +281,10 @@ def configure(sc, mode=MODE_CONTINUOUS, same_delay_ms=1500, save=False, check=Tr
     if not _write(sc, REG_ALL_CODES, 0, check, retries):
         failed += 1
     if not _write(sc, REG_QR, 1, check, retries):
+        failed += 1
+    # (a UART without init() cannot change rate: it stays where it was opened)
+    if baud and baud != sc.baud and hasattr(sc.uart, "init") and \
+            not switch_baud(sc, baud, check, retries):
         failed += 1
     if save and not failed and transact(sc, save_cmd(check), retries) is None:
         failed += 1

@@ -26,6 +26,12 @@ class FakeUART:
         self.rx = bytearray()
         self.tx = bytearray()
         self.chunk = chunk
+        self.rate = 9600
+        self.inits = []
+
+    def init(self, baudrate=9600):
+        self.rate = baudrate
+        self.inits.append(baudrate)
 
     def feed(self, data):
         self.rx.extend(data)
@@ -46,27 +52,58 @@ class FakeUART:
         return len(data)
 
 
-class FakeModule(FakeUART):
-    """Answers zone-bit commands like a GM65; drop_first replies are lost (to test retries)."""
+_BAUDS = {0x0139: 9600, 0x001A: 115200}
 
-    def __init__(self, drop_first=0, corrupt_first=0, preamble=b""):
+
+class FakeModule(FakeUART):
+    """Answers zone-bit commands like a GM65; drop_first replies are lost (to test retries).
+    The line has a rate: the module talks at module_rate, and while the UART's rate differs
+    both directions are garbled. A write of 0x002A is acknowledged at the old rate, then the
+    module switches (unless switches=False: another model that acknowledges and stays put;
+    baud_reg=False: one that does not know the register and never answers it)."""
+
+    def __init__(self, drop_first=0, corrupt_first=0, preamble=b"", module_rate=9600,
+                 switches=True, baud_reg=True):
         super().__init__()
         self.regs = {0: 0xD5, 0x0D: 0x01}
         self.drop = drop_first
         self.corrupt = corrupt_first
         self.frames = []
         self.preamble = preamble
+        self.module_rate = module_rate
+        self.switches = switches
+        self.baud_reg = baud_reg
+
+    def feed(self, data):
+        if self.rate != self.module_rate:  # framing errors: nothing of the frame survives
+            data = bytes(0x80 | (b * 7 + 3) & 0x7F for b in data)
+        self.rx.extend(data)
 
     def write(self, data):
+        self.tx.extend(data)
+        if self.rate != self.module_rate:
+            return len(data)  # the module sees garbage
         st, kind, addr, d0, n = zonebit.parse_command(data)
         if st <= 0:
             return len(data)
-        self.frames.append((kind, addr, bytes(data[d0:d0 + n])))
+        self.frames.append((kind, addr, bytes(data[d0:d0 + n]), self.rate))
+        new_rate = 0
         if kind == zonebit.T_READ:
-            rep = zonebit.reply(bytes((self.regs.get(addr, 0),)))
+            rep = zonebit.reply(bytes(self.regs.get(addr + i, 0) for i in range(data[d0])))
         else:
             if kind == zonebit.T_WRITE:
-                self.regs[addr] = data[d0]
+                if addr == zonebit.REG_BAUD:
+                    if not self.baud_reg:
+                        return len(data)
+                    new_rate = _BAUDS.get(data[d0] | (data[d0 + 1] << 8), 0) if n == 2 else 0
+                    if not new_rate:
+                        return len(data)
+                    if self.switches:
+                        for i in range(n):
+                            self.regs[addr + i] = data[d0 + i]
+                else:
+                    for i in range(n):
+                        self.regs[addr + i] = data[d0 + i]
             rep = zonebit.reply(b"\x00")
         if self.drop:
             self.drop -= 1
@@ -76,6 +113,8 @@ class FakeModule(FakeUART):
             rep = rep[:-1] + bytes((rep[-1] ^ 0xFF,))
         self.feed(self.preamble + rep)
         self.preamble = b""
+        if new_rate and self.switches:
+            self.module_rate = new_rate
         return len(data)
 
 
@@ -237,3 +276,97 @@ def test_configure_gives_up_on_silent_module():
     check(not sc.configured)
     check(clk.t - t0 < 10 * 2 * 320)
     check(len(u.tx) > 0)
+
+
+def _baud_writes(m):
+    return [f for f in m.frames if f[0] == zonebit.T_WRITE and f[1] == zonebit.REG_BAUD]
+
+
+def test_baud_frame_is_the_documented_one():
+    # GM65 appendix: 9600 = 7E 00 08 02 00 2A 39 01 A7 EA; specter-diy: 115200 = 1A 00
+    v = zonebit.baud_value(9600)
+    check(zonebit.write_cmd(zonebit.REG_BAUD, bytes((v & 0xFF, v >> 8))) ==
+          bytes([0x7E, 0, 8, 2, 0, 0x2A, 0x39, 0x01, 0xA7, 0xEA]))
+    check(zonebit.baud_value(115200) == 0x001A)
+    check(zonebit.baud_value(57600) is None)
+
+
+def test_configure_switches_line_to_115200_after_the_ack():
+    m = FakeModule()
+    sc, u, clk = make(uart=m)
+    check(sc.configure(baud=115200) == 0)
+    check(sc.configured and sc.baud == 115200 and m.rate == 115200 and m.module_rate == 115200)
+    w = _baud_writes(m)
+    check(len(w) == 1 and w[0][2] == b"\x1a\x00" and w[0][3] == 9600)  # written at 9600
+    check(m.frames[-1][0] == zonebit.T_READ and m.frames[-1][3] == 115200)  # verified at 115200
+    check(m.inits == [115200])
+    check(not [f for f in m.frames if f[0] == zonebit.T_SAVE])  # not saved by default
+    m.feed(b"GB1:FAST\r")
+    check(drain(sc) == [b"GB1:FAST"])
+
+
+def test_no_ack_for_the_baud_write_stays_at_9600():
+    m = FakeModule(baud_reg=False)
+    sc, u, clk = make(uart=m)
+    check(sc.configure(baud=115200, retries=2) == 1)
+    check(not sc.configured and sc.baud == 9600 and m.rate == 9600)
+    check(m.inits == [])  # never left 9600 without an ACK
+    check(len(_baud_writes(m)) == 2)
+    m.feed(b"GB1:STILL\r")
+    check(drain(sc) == [b"GB1:STILL"])
+
+
+def test_module_that_does_not_switch_falls_back_to_9600():
+    m = FakeModule(switches=False)
+    sc, u, clk = make(uart=m)
+    check(sc.configure(baud=115200, retries=2) == 1)
+    check(sc.baud == 9600 and m.rate == 9600 and m.module_rate == 9600)
+    check(m.inits == [115200, 9600])
+    check(m.frames[-1][0] == zonebit.T_READ and m.frames[-1][3] == 9600)  # answers at 9600 again
+    m.feed(b"GB1:NOTDEAF\r")
+    check(drain(sc) == [b"GB1:NOTDEAF"])
+
+
+def test_module_left_at_115200_by_an_earlier_start_is_found():
+    m = FakeModule(module_rate=115200)  # soft reset: the UART reopens at 9600, the module not
+    sc, u, clk = make(uart=m)
+    check(sc.configure(baud=115200, retries=2) == 0)
+    check(sc.baud == 115200 and m.rate == 115200 and _baud_writes(m) == [])
+
+
+def test_baud_9600_keeps_the_old_behaviour():
+    m = FakeModule()
+    sc, u, clk = make(uart=m)
+    check(sc.configure(baud=9600) == 0)
+    check(sc.baud == 9600 and m.inits == [] and _baud_writes(m) == [])
+
+
+def test_save_only_when_asked_and_after_the_switch():
+    m = FakeModule()
+    sc, u, clk = make(uart=m)
+    check(sc.configure(baud=115200, save=True) == 0)
+    saves = [f for f in m.frames if f[0] == zonebit.T_SAVE]
+    check(len(saves) == 1 and saves[0][3] == 115200)
+
+
+def test_config_code_can_be_dropped_after_a_switch():
+    # what App.start does: afterwards the scan path must not need (or hold) gerbang.zonebit
+    import sys
+
+    import gerbang
+
+    m = FakeModule()
+    sc, u, clk = make(uart=m)
+    check(sc.configure(baud=115200) == 0)
+    sys.modules.pop("gerbang.zonebit", None)
+    if hasattr(gerbang, "zonebit"):
+        delattr(gerbang, "zonebit")
+    gc.collect()
+    check("gerbang.zonebit" not in sys.modules and not hasattr(scanner, "zonebit"))
+    check(not [k for k, v in sc.__dict__.items() if callable(v) and k not in
+               ("ticks_ms", "ticks_diff", "sleep_ms")])
+    m.rx.extend(b"GB1:AFTER\r")
+    check(drain(sc) == [b"GB1:AFTER"])
+    check("gerbang.zonebit" not in sys.modules)
+    sys.modules["gerbang.zonebit"] = zonebit  # for the tests that follow in this process
+    gerbang.zonebit = zonebit

@@ -71,3 +71,55 @@ def test_sends_split_duplicated_and_corrupted_codes():
         em.close()
         os.close(m)
         os.close(s)
+
+
+def _line(tmp_path, rate):
+    p = tmp_path / "uart_baud"
+    p.write_text(str(rate))
+    return p
+
+
+def test_baud_write_acked_at_old_rate_then_switches_and_mismatch_garbles(tmp_path):
+    m, path, s = _pair()
+    line = _line(tmp_path, 9600)
+    em = se.ScannerEmulator(path, line=str(line))
+    try:
+        assert em.rate == 9600
+        os.write(m, se.command(se.T_WRITE, se.REG_BAUD, b"\x1a\x00"))
+        assert _read(m, 7) == se.reply(b"\x00")  # the ACK, still at 9600
+        time.sleep(0.05)
+        assert em.rate == 115200 and em.garbled == 0
+        # the board's UART still at 9600: a read is garbage to the module, no answer
+        os.write(m, se.command(se.T_READ, se.REG_BAUD, b"\x02"))
+        assert _read(m, 1, 0.3) == b""
+        assert em.garbled > 0
+        line.write_text("115200")  # the board re-inits its UART
+        os.write(m, se.command(se.T_READ, se.REG_BAUD, b"\x02"))
+        assert _read(m, 8) == se.reply(b"\x1a\x00")
+        em.send_code("GB1:OK")
+        assert _read(m, 7) == b"GB1:OK\r"
+        line.write_text("9600")
+        em.send_code("GB1:OK")
+        got = _read(m, 7)
+        assert len(got) == 7 and b"\r" not in got and b"GB1" not in got
+    finally:
+        em.close()
+        os.close(m)
+        os.close(s)
+
+
+def test_module_that_does_not_switch_acks_and_stays(tmp_path):
+    m, path, s = _pair()
+    line = _line(tmp_path, 9600)
+    em = se.ScannerEmulator(path, line=str(line), switches=False)
+    try:
+        os.write(m, se.command(se.T_WRITE, se.REG_BAUD, b"\x1a\x00"))
+        assert _read(m, 7) == se.reply(b"\x00")
+        time.sleep(0.05)
+        assert em.rate == 9600
+        os.write(m, se.command(se.T_READ, se.REG_BAUD, b"\x02"))
+        assert _read(m, 8) == se.reply(b"\x39\x01")
+    finally:
+        em.close()
+        os.close(m)
+        os.close(s)
