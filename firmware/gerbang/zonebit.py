@@ -268,6 +268,7 @@ def configure(sc, mode=MODE_CONTINUOUS, same_delay_ms=1500, save=False, check=Tr
         v = _read(sc, REG_MODE, check, retries)
         if v is None:
             _rate(sc, old)
+    found = v is not None
     if v is None or not _write(sc, REG_MODE, (v & 0xFC) | mode, check, retries):
         failed += 1
     d = same_delay_ms // 100
@@ -282,9 +283,10 @@ def configure(sc, mode=MODE_CONTINUOUS, same_delay_ms=1500, save=False, check=Tr
         failed += 1
     if not _write(sc, REG_QR, 1, check, retries):
         failed += 1
-    # (a UART without init() cannot change rate: it stays where it was opened)
+    # (a UART without init() cannot change rate: it stays where it was opened; a silent module
+    # is not asked: its timeouts would only bring the watchdog closer)
     if baud and baud != sc.baud and hasattr(sc.uart, "init") and \
-            not switch_baud(sc, baud, check, retries):
+            not (found and switch_baud(sc, baud, check, retries)):
         failed += 1
     if save and not failed and transact(sc, save_cmd(check), retries) is None:
         failed += 1

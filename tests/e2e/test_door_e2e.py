@@ -10,6 +10,8 @@ import struct
 import time
 import zlib
 
+from tools.scanner_emulator import ScannerEmulator
+
 from .conftest import ESP32_HEAP, Events, console, make_board, read_log_records
 
 
@@ -130,6 +132,51 @@ def test_boots_and_decides_in_esp32_heap(tmp_path):
         ev = Events(vb)
         started = ev.wait(lambda e: e["ev"] == "start", 30)
         assert started, console(vb)
+        d, _ = _scan(ev, em, _cert(g, "valid")["qr"])
+        assert d and d["allow"], (d, console(vb))
+    finally:
+        em.close()
+        vb.stop()
+
+
+def _rate_board(tmp_path, **em_kw):
+    """A board whose emulator models the line rate (garbles while the board's UART rate
+    differs from the module's)."""
+    vb, em, g = make_board(tmp_path, heap=ESP32_HEAP)
+    em.close()  # replaced before the firmware's first command (boot takes seconds)
+    em = ScannerEmulator(vb.paths["scanner"], line=os.path.join(vb.dir, "uart_baud"), **em_kw)
+    return vb, em, g
+
+
+def test_door_switches_the_scanner_to_115200_and_decides(tmp_path):
+    vb, em, g = _rate_board(tmp_path)
+    try:
+        ev = Events(vb)
+        started = ev.wait(lambda e: e["ev"] == "start", 60)
+        assert started, console(vb)
+        time.sleep(0.3)
+        starts = [e for e in ev.items if e["ev"] == "start"]
+        assert starts[-1]["baud"] == 115200 and starts[-1]["scanner_failed"] == 0, starts
+        assert em.rate == 115200
+        with open(os.path.join(vb.dir, "uart_baud")) as f:
+            assert f.read().strip() == "115200"
+        d, _ = _scan(ev, em, _cert(g, "valid")["qr"])
+        assert d and d["allow"], (d, console(vb))
+    finally:
+        em.close()
+        vb.stop()
+
+
+def test_door_keeps_9600_when_the_module_does_not_switch(tmp_path):
+    vb, em, g = _rate_board(tmp_path, switches=False)
+    try:
+        ev = Events(vb)
+        started = ev.wait(lambda e: e["ev"] == "start", 60)
+        assert started, console(vb)
+        time.sleep(0.3)
+        starts = [e for e in ev.items if e["ev"] == "start"]
+        assert starts[-1]["baud"] == 9600 and starts[-1]["scanner_failed"] == 1, starts
+        assert em.rate == 9600 and em.garbled > 0  # it did try 115200
         d, _ = _scan(ev, em, _cert(g, "valid")["qr"])
         assert d and d["allow"], (d, console(vb))
     finally:

@@ -370,3 +370,12 @@ def test_config_code_can_be_dropped_after_a_switch():
     check("gerbang.zonebit" not in sys.modules)
     sys.modules["gerbang.zonebit"] = zonebit  # for the tests that follow in this process
     gerbang.zonebit = zonebit
+
+
+def test_silent_module_is_not_switched_and_start_stays_bounded():
+    sc, u, clk = make()
+    t0 = clk.t
+    check(sc.configure(retries=2, baud=115200) == 6)
+    check(sc.baud == 9600 and u.rate == 9600)
+    check(u.inits == [115200, 9600])  # looked for it at 115200 once, then back
+    check(clk.t - t0 < 12 * 2 * 320)
