@@ -225,7 +225,7 @@ class Lab:
         vb = VirtualBoard(d, heap=self.heap, time_unix=int(time.time()), synced=True,
                           log=os.path.join(home, "console.log"))
         vb.start()
-        em = ScannerEmulator(vb.paths["scanner"])
+        em = ScannerEmulator(vb.paths["scanner"], line=os.path.join(d, "uart_baud"))
         unit = Unit(self, device_id, area, vb, em)
         self.units.append(unit)
         self.gerbang("provision", "--port", vb.paths["repl"], "--config",

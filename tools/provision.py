@@ -146,6 +146,8 @@ def validate_config(raw: bytes) -> dict:
               "scanner_same_delay_ms", "baud", "uart", "wdt_ms", "awake_ms", "idle_ms"):
         if k in cfg and (type(cfg[k]) is not int or cfg[k] < 0):
             raise InputError(f"config {k}: {cfg[k]!r} is not a non-negative integer")
+    if cfg.get("baud", 115200) not in (9600, 115200):
+        raise InputError(f"config baud: {cfg['baud']!r}: the scanner driver knows 9600 and 115200")
     if cfg.get("scanner_mode", "continuous") not in ("continuous", "induction", "command",
                                                       "manual"):
         raise InputError(f"config scanner_mode: {cfg['scanner_mode']!r} is not a known mode")

@@ -37,7 +37,8 @@ def make_board(tmp_path, heap: str = RUN_HEAP, synced: bool = True, relay_ms: in
     vb = VirtualBoard(d, heap=heap, time_unix=g["now"], synced=synced,
                       log=str(tmp_path / "console.log"))
     paths = vb.start()
-    em = ScannerEmulator(paths["scanner"])
+    # the emulator models the line rate: bytes garble while the unit and module disagree
+    em = ScannerEmulator(paths["scanner"], line=os.path.join(d, "uart_baud"))
     return vb, em, g
 
 

@@ -100,7 +100,7 @@ def blank(tmp_path):
 def test_provision_boot_rerun_and_repair_an_interrupted_copy(blank, tmp_path):
     vb, cfg, g = blank
     port = vb.paths["repl"]
-    em = ScannerEmulator(vb.paths["scanner"])
+    em = ScannerEmulator(vb.paths["scanner"], line=os.path.join(vb.dir, "uart_baud"))
     try:
         config, bundle, key = _inputs(tmp_path, cfg, g)
         ev = Events(vb)
@@ -197,6 +197,7 @@ def test_bad_inputs_refused_with_exit_2_and_nothing_written(blank, tmp_path):
         "malformed root_pub": ({"root_pub": "abc"}, "root_pub"),
         "area out of range": ({"area": 19}, "area"),
         "no device_id": ({"device_id": ""}, "device_id"),
+        "a baud the driver does not know": ({"baud": 57600}, "9600 and 115200"),
     }
     for name, (change, why) in cases.items():
         config, bundle, key = _inputs(tmp_path, cfg, g, **change)
