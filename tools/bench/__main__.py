@@ -7,15 +7,12 @@ PARTS = ["crypto", "check", "scanlog", "door", "server"]
 
 
 def main(argv: list[str]) -> int:
-    parts = argv or PARTS
-    for part in parts:
-        try:
-            mod = importlib.import_module("tools.bench." + part)
-        except ModuleNotFoundError as e:
-            if e.name == "tools.bench." + part:
-                print(f"== {part}: not built yet")
-                continue
-            raise
+    unknown = [p for p in argv if p not in PARTS]
+    if unknown:
+        print(f"unknown part(s) {', '.join(unknown)}; parts: {' '.join(PARTS)}", file=sys.stderr)
+        return 2
+    for part in argv or PARTS:
+        mod = importlib.import_module("tools.bench." + part)
         print(f"== {part}")
         mod.run()
         sys.stdout.flush()
