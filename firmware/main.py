@@ -106,6 +106,11 @@ def start():
 
     with open("config.json") as f:
         c = json.load(f)
+    try:  # the server's device config wins for its keys (gerbang.sync.OVERRIDE, checked there)
+        with open("config.over.json") as f:
+            c.update(json.load(f))
+    except (OSError, ValueError):
+        pass  # none set, or damaged: config.json's values
     m()
     return build(c)  # the config dict goes on return: every part took what it needs
 

@@ -36,6 +36,10 @@ _NET_MS = const(6000)  # WiFi association at most (the watchdog is fed before an
 _MAGIC = const(0x31544247)  # gerbang.app.TimeKeeper's RTC record: magic, time, magic ^ time
 _U32 = const(0xFFFFFFFF)
 _ONEOFF = ("ed25519_one", "ed25519_make", "trustload")
+OVERRIDE = "config.over.json"  # the server's config (main.py merges it over config.json)
+# Sync response config labels (docs/PROTOCOL.md §6) -> config.json key, accepted range
+_CONFIG = {1: ("sync_interval_s", 60, 86400), 2: ("relay_ms", 100, 30000),
+           3: ("scan_debounce_ms", 0, 10000)}
 
 
 class _Time:
@@ -170,6 +174,46 @@ def _cache_serial(path, root_pub, area):
     return 0
 
 
+def parse_config(m):
+    """The answer's config map {label: value} (None: none set) -> (override dict with the
+    known keys whose values are in range, number of entries ignored). Never raises."""
+    over = {}
+    bad = 0
+    if type(m) is not dict:
+        return over, 0 if m is None else 1
+    for k in m:
+        v = m[k]
+        d = _CONFIG.get(k) if type(k) is int else None
+        if d is None or type(v) is not int or not d[1] <= v <= d[2]:
+            bad += 1  # unknown key or out of range: as if not sent
+        else:
+            over[d[0]] = v
+    return over, bad
+
+
+def store_config(over, path=OVERRIDE):
+    """Make path hold `over` (JSON): written (tmp + rename) only when it differs from the
+    stored one (flash wear); removed when over is empty. -> True when the flash changed."""
+    import json
+
+    try:
+        with open(path) as f:
+            old = json.load(f)
+    except OSError:
+        old = {}  # none stored
+    except ValueError:
+        old = None  # damaged: replaced
+    if old == over:
+        return False
+    if not over:
+        os.remove(path)  # none set (any more): config.json's values again
+        return True
+    with open(path + ".tmp", "w") as f:
+        json.dump(over, f)
+    os.rename(path + ".tmp", path)  # atomic on littlefs: the old override or the new one
+    return True
+
+
 def _free_flash():
     try:
         s = os.statvfs("/")
@@ -185,7 +229,8 @@ def run_sync_mode(cfg, board, post=None, reset=True):
     emitted as the "sync" event)."""
     clk = board.clock
     t0 = clk.ticks_ms()
-    ev = {"ok": False, "sent": 0, "requests": 0, "acked": 0, "bundle": 0, "heap": []}
+    ev = {"ok": False, "sent": 0, "requests": 0, "acked": 0, "bundle": 0, "cfg": 0, "cfg_bad": 0,
+          "heap": []}
     _m(ev)
     counter, fails = _read_ctr()
     up = False
@@ -276,6 +321,12 @@ def _exchange(cfg, board, post, ev, counter, fails):
         _m(ev)
         ev["sent"] += n
         ev["acked"] = r.acked_seq
+        over, ev["cfg_bad"] = parse_config(r.config)
+        try:
+            if store_config(over):
+                ev["cfg"] = 1  # applied by the next boot (main.py)
+        except OSError:
+            ev["cfg"] = -1  # flash full or failing: the stored override stays as it was
         if r.bundle is not None and not ev["bundle"]:
             _stage(path, r.bundle)  # installed (and verified) by the next boot
             ev["bundle"] = len(r.bundle)
