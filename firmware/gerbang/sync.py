@@ -36,10 +36,9 @@ _NET_MS = const(6000)  # WiFi association at most (the watchdog is fed before an
 _MAGIC = const(0x31544247)  # gerbang.app.TimeKeeper's RTC record: magic, time, magic ^ time
 _U32 = const(0xFFFFFFFF)
 _ONEOFF = ("ed25519_one", "ed25519_make", "trustload")
-OVERRIDE = "config.over.json"  # the server's config (main.py merges it over config.json)
-# Sync response config labels (docs/PROTOCOL.md §6) -> config.json key, accepted range
-_CONFIG = {1: ("sync_interval_s", 60, 86400), 2: ("relay_ms", 100, 30000),
-           3: ("scan_debounce_ms", 0, 10000)}
+OVERRIDE = "config.over.json"  # the server's config; main.py merges it over config.json
+# Sync response config labels 1, 2, 3 (docs/PROTOCOL.md §6): config.json key, accepted range
+_KEYS = (("sync_interval_s", 60, 86400), ("relay_ms", 100, 30000), ("scan_debounce_ms", 0, 10000))
 
 
 class _Time:
@@ -174,44 +173,41 @@ def _cache_serial(path, root_pub, area):
     return 0
 
 
-def parse_config(m):
-    """The answer's config map {label: value} (None: none set) -> (override dict with the
-    known keys whose values are in range, number of entries ignored). Never raises."""
+def apply_config(m, path=OVERRIDE):
+    """The answer's config map {label: value} (None: none set) -> path holds its known keys
+    whose values are in range (JSON, e.g. {"relay_ms": 600}; removed when there are none),
+    written (tmp + rename) only when that differs from what it holds (flash wear).
+    -> (1 when the flash changed else 0, number of entries ignored)."""
+    import json
+
     over = {}
     bad = 0
     if type(m) is not dict:
-        return over, 0 if m is None else 1
+        bad = m is not None
+        m = {}
     for k in m:
         v = m[k]
-        d = _CONFIG.get(k) if type(k) is int else None
+        d = _KEYS[k - 1] if type(k) is int and 0 < k < 4 else None
         if d is None or type(v) is not int or not d[1] <= v <= d[2]:
             bad += 1  # unknown key or out of range: as if not sent
         else:
             over[d[0]] = v
-    return over, bad
-
-
-def store_config(over, path=OVERRIDE):
-    """Make path hold `over` (JSON): written (tmp + rename) only when it differs from the
-    stored one (flash wear); removed when over is empty. -> True when the flash changed."""
-    import json
-
     try:
         with open(path) as f:
-            old = json.load(f)
+            k = json.load(f)
     except OSError:
-        old = {}  # none stored
+        k = {}  # none stored
     except ValueError:
-        old = None  # damaged: replaced
-    if old == over:
-        return False
-    if not over:
+        k = None  # damaged: replaced
+    if k == over:
+        return 0, bad
+    if over:
+        with open(path + ".tmp", "w") as f:
+            json.dump(over, f)
+        os.rename(path + ".tmp", path)  # atomic on littlefs: the old override or the new one
+    else:
         os.remove(path)  # none set (any more): config.json's values again
-        return True
-    with open(path + ".tmp", "w") as f:
-        json.dump(over, f)
-    os.rename(path + ".tmp", path)  # atomic on littlefs: the old override or the new one
-    return True
+    return 1, bad
 
 
 def _free_flash():
@@ -313,7 +309,11 @@ def _exchange(cfg, board, post, ev, counter, fails):
         board.wdt.feed()
         if status != 200:
             raise OSError("server answered %d: %s" % (status, bytes(data[:80])))
-        r = syncproto.open_response(data, root_pub, nonce, did, now if q != 2 else None)
+        try:
+            r = syncproto.open_response(data, root_pub, nonce, did, now if q != 2 else None)
+        except MemoryError:  # the verify's bigints fragment the heap: once more, from clean
+            gc.collect()
+            r = syncproto.open_response(data, root_pub, nonce, did, now if q != 2 else None)
         data = None
         board.wdt.feed()
         log.ack(r.acked_seq)
@@ -321,10 +321,9 @@ def _exchange(cfg, board, post, ev, counter, fails):
         _m(ev)
         ev["sent"] += n
         ev["acked"] = r.acked_seq
-        over, ev["cfg_bad"] = parse_config(r.config)
-        try:
-            if store_config(over):
-                ev["cfg"] = 1  # applied by the next boot (main.py)
+        try:  # applied by the next boot (main.py)
+            k, ev["cfg_bad"] = apply_config(r.config)
+            ev["cfg"] |= k
         except OSError:
             ev["cfg"] = -1  # flash full or failing: the stored override stays as it was
         if r.bundle is not None and not ev["bundle"]:

@@ -9,6 +9,7 @@ and device row and the unit's own flash."""
 
 from __future__ import annotations
 
+import json
 import os
 import struct
 
@@ -41,6 +42,33 @@ def _cursor(image: str) -> int:
         counter, cursor, _dropped = struct.unpack_from("<III", st)
         best = max(best, (counter, cursor))
     return best[1]
+
+
+def _flash_file(image: str, path: str) -> bytes | None:
+    """A file on the unit's flash (littlefs image), None when there is none."""
+    from littlefs import LittleFS
+
+    with open(image, "rb") as f:
+        data = f.read()
+    fs = LittleFS(block_size=4096, block_count=512, mount=False)
+    fs.context.buffer = bytearray(data)
+    fs.mount()
+    try:
+        with fs.open(path, "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        return None
+
+
+def _pulse_ms(unit, qr: str) -> float:  # type: ignore[no-untyped-def]
+    """Scan an allowed code; the relay's on time in ms (the virtual board's pin events)."""
+    n = len(unit.ev.items)
+    assert unit.scan(qr)["allow"]
+    off = unit.ev.wait(lambda e: e["ev"] == "pin" and e["pin"] == "relay" and e["v"] == 0, 40)
+    assert off is not None, unit.console()
+    on = [e for e in unit.ev.items[n:] if e["ev"] == "pin" and e["pin"] == "relay"]
+    assert [e["v"] for e in on] == [1, 0], on
+    return (on[1]["us"] - on[0]["us"]) / 1000
 
 
 def _last_counter(lab: Lab, device: str) -> int:
@@ -149,3 +177,35 @@ def test_server_down_keeps_records_backs_off_and_catches_up(lab_manual):
     assert sorted(r["seq"] for r in lab.export(unit.id)) == [1, 2]
     # the failed attempt never reached the server: its counter was skipped, never reused
     assert _last_counter(lab, unit.id) == 2
+
+
+def test_server_config_reaches_the_unit_and_bad_values_are_ignored(lab_manual):
+    lab = lab_manual
+    area = 5
+    cert = lab.issue(area)
+    unit = lab.add_unit("gb-05-0001", area)  # provisioned with relay_ms 200
+    image = os.path.join(unit.vb.dir, "flash.img")
+    assert 190 <= _pulse_ms(unit, cert["qr"]) <= 400
+    # 1. the admin sets the device's config: relay_ms 600 (the door applies it), sync_interval
+    # 30 s (the server accepts >= 10 s; the door's minimum is 60 s: ignored, counted)
+    lab.api("PATCH", f"/admin/devices/{unit.id}",
+            {"config": {"relay_ms": 600, "sync_interval": 30}})
+    s1 = unit.sync_now()
+    assert s1["ok"] and s1["cfg"] == 1 and s1["cfg_bad"] == 1, s1
+    assert json.loads(_flash_file(image, "config.over.json")) == {"relay_ms": 600}
+    assert 590 <= _pulse_ms(unit, cert["qr"]) <= 800  # after the reset: the server's value
+    # 2. the same config again: nothing written (flash wear), the value stays
+    s2 = unit.sync_now()
+    assert s2["ok"] and s2["cfg"] == 0 and s2["cfg_bad"] == 1, (s2.get("err"), s2)
+    assert 590 <= _pulse_ms(unit, cert["qr"]) <= 800
+    # 3. only a bad value left (debounce 60 s: the server's limit, above the door's 10 s): it is
+    # ignored, the override goes and the provisioned values are back
+    lab.api("PATCH", f"/admin/devices/{unit.id}", {"config": {"scan_debounce_ms": 60000}})
+    s3 = unit.sync_now()
+    assert s3["ok"] and s3["cfg"] == 1 and s3["cfg_bad"] == 1, (s3.get("err"), s3)
+    assert _flash_file(image, "config.over.json") is None
+    assert 190 <= _pulse_ms(unit, cert["qr"]) <= 400
+    # a value the door could never take is refused by the admin API already
+    with pytest.raises(RuntimeError, match=": 400 "):
+        lab.api("PATCH", f"/admin/devices/{unit.id}", {"config": {"relay_ms": 999999}})
+    assert not [e for e in unit.ev.items if e["ev"] == "error"]

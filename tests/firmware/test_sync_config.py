@@ -1,6 +1,6 @@
 """The server's device config (docs/PROTOCOL.md §6 label 7, docs/FIRMWARE.md "Sync"): the sync
-boot keeps the known, in-range values (gerbang.sync.parse_config), stores them on flash only when
-they changed (store_config), and main.py's start() merges them over config.json."""
+boot keeps the known, in-range values and stores them on flash only when they changed
+(gerbang.sync.apply_config); main.py's start() merges them over config.json."""
 
 import json
 import os
@@ -9,7 +9,7 @@ import main
 
 from fakes import rmtree as _rmtree
 from fwtest import check
-from gerbang.sync import OVERRIDE, parse_config, store_config
+from gerbang.sync import OVERRIDE, apply_config
 
 _n = [0]
 
@@ -35,49 +35,48 @@ def _exists(path):
         return False
 
 
-def test_parse_keeps_known_keys_in_range():
-    over, bad = parse_config({1: 900, 2: 700, 3: 250})
-    check(over == {"sync_interval_s": 900, "relay_ms": 700, "scan_debounce_ms": 250}, over)
-    check(bad == 0, bad)
-    # the range ends are accepted
-    over, bad = parse_config({1: 60, 2: 30000, 3: 0})
-    check(over == {"sync_interval_s": 60, "relay_ms": 30000, "scan_debounce_ms": 0}, over)
-    over, bad = parse_config({1: 86400, 2: 100, 3: 10000})
-    check(over == {"sync_interval_s": 86400, "relay_ms": 100, "scan_debounce_ms": 10000}, over)
-    check(bad == 0, bad)
-
-
-def test_parse_ignores_and_counts_bad_entries():
-    # out of range on either side, an unknown label, a non-integer value: each ignored, counted
-    over, bad = parse_config({1: 59, 2: 999999, 3: 10001, 9: 5})
-    check(over == {}, over)
-    check(bad == 4, bad)
-    over, bad = parse_config({2: 99, 3: 500, 1: 86401})
-    check(over == {"scan_debounce_ms": 500} and bad == 2, (over, bad))
-    over, bad = parse_config({2: "700", 1: True, 3: 1.5, "2": 700})
-    check(over == {} and bad == 4, (over, bad))
-    # none set, or not a map at all: nothing to apply; only the latter counts as bad
-    check(parse_config(None) == ({}, 0))
-    check(parse_config([2, 700]) == ({}, 1))
-
-
-def test_store_writes_only_changes_and_removes_when_cleared():
+def test_known_keys_in_range_are_stored():
     p = _tmpdir() + "/" + OVERRIDE
-    check(not store_config({}, p))  # nothing stored, nothing set: no write
-    check(not _exists(p))
-    check(store_config({"relay_ms": 700}, p))
-    check(_read(p) == {"relay_ms": 700})
+    check(apply_config({1: 900, 2: 700, 3: 250}, p) == (1, 0))
+    check(_read(p) == {"sync_interval_s": 900, "relay_ms": 700, "scan_debounce_ms": 250})
     check(not _exists(p + ".tmp"))  # written through tmp + rename
+    # the range ends are accepted
+    check(apply_config({1: 60, 2: 30000, 3: 0}, p) == (1, 0))
+    check(_read(p) == {"sync_interval_s": 60, "relay_ms": 30000, "scan_debounce_ms": 0})
+    check(apply_config({1: 86400, 2: 100, 3: 10000}, p) == (1, 0))
+    check(_read(p) == {"sync_interval_s": 86400, "relay_ms": 100, "scan_debounce_ms": 10000})
+
+
+def test_bad_entries_are_ignored_and_counted():
+    p = _tmpdir() + "/" + OVERRIDE
+    # out of range on either side, an unknown label: each ignored and counted, nothing stored
+    check(apply_config({1: 59, 2: 999999, 3: 10001, 9: 5}, p) == (0, 4))
+    check(not _exists(p))
+    check(apply_config({2: 99, 3: 500, 1: 86401}, p) == (1, 2))
+    check(_read(p) == {"scan_debounce_ms": 500})
+    # not integers (a bool is not one either), a text label
+    check(apply_config({2: "700", 1: True, 3: 1.5, "2": 700}, p) == (1, 4))
+    check(not _exists(p))  # nothing valid left: the override goes
+    # not a map at all: counted, nothing changes
+    check(apply_config([2, 700], p) == (0, 1))
+
+
+def test_written_only_when_changed_and_removed_when_cleared():
+    p = _tmpdir() + "/" + OVERRIDE
+    check(apply_config(None, p) == (0, 0))  # nothing stored, nothing set: no write
+    check(not _exists(p))
+    check(apply_config({2: 700}, p) == (1, 0))
+    check(_read(p) == {"relay_ms": 700})
     before = os.stat(p)
-    check(not store_config({"relay_ms": 700}, p))  # same values: the flash is not touched
+    check(apply_config({2: 700, 7: 1}, p) == (0, 1))  # same values: the flash is not touched
     check(os.stat(p) == before)
-    check(store_config({"relay_ms": 800, "sync_interval_s": 600}, p))
+    check(apply_config({2: 800, 1: 600}, p) == (1, 0))
     check(_read(p) == {"relay_ms": 800, "sync_interval_s": 600})
-    check(store_config({}, p))  # the server's config cleared: the provisioned values again
+    check(apply_config(None, p) == (1, 0))  # the server's config cleared: provisioned values
     check(not _exists(p))
     with open(p, "w") as f:
         f.write("{not json")  # damaged: replaced
-    check(store_config({"relay_ms": 700}, p))
+    check(apply_config({2: 700}, p) == (1, 0))
     check(_read(p) == {"relay_ms": 700})
 
 
@@ -103,9 +102,8 @@ def test_main_merges_the_override_over_config_json():
                    "scan_debounce_ms": 1500}, f)
     c = _start_in(d)
     check(c["relay_ms"] == 200 and c["sync_interval_s"] == 900, c)  # no override: config.json
-    over, bad = parse_config({2: 650, 1: 30})  # 30 s: below the door's minimum
-    check(bad == 1)
-    check(store_config(over, d + "/" + OVERRIDE))
+    # 30 s: below the door's minimum, ignored
+    check(apply_config({2: 650, 1: 30}, d + "/" + OVERRIDE) == (1, 1))
     c = _start_in(d)
     check(c["relay_ms"] == 650, c)  # the server's value wins
     check(c["sync_interval_s"] == 900 and c["scan_debounce_ms"] == 1500, c)  # the others stay
