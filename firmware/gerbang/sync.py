@@ -183,7 +183,7 @@ def apply_config(m, path=OVERRIDE):
     over = {}
     bad = 0
     if type(m) is not dict:
-        bad = m is not None
+        bad = 0 if m is None else 1
         m = {}
     for k in m:
         v = m[k]

@@ -63,7 +63,8 @@ def test_bad_entries_are_ignored_and_counted():
 
 def test_written_only_when_changed_and_removed_when_cleared():
     p = _tmpdir() + "/" + OVERRIDE
-    check(apply_config(None, p) == (0, 0))  # nothing stored, nothing set: no write
+    r = apply_config(None, p)  # nothing stored, nothing set: no write
+    check(r == (0, 0) and type(r[1]) is int, r)
     check(not _exists(p))
     check(apply_config({2: 700}, p) == (1, 0))
     check(_read(p) == {"relay_ms": 700})
