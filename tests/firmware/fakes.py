@@ -32,3 +32,26 @@ def rmtree(path):
         except OSError:
             rmtree(p)
     os.rmdir(path)
+
+
+def exists(path):
+    try:
+        os.stat(path)
+        return True
+    except OSError:
+        return False
+
+
+_made = [0]
+
+
+def tmpdir(name):
+    """A fresh empty directory under /tmp, unique per process (xdist workers and the
+    MicroPython run of the same file may run at once)."""
+    from binascii import hexlify
+
+    _made[0] += 1
+    base = "/tmp/gerbang_%s_%s_%d" % (name, hexlify(os.urandom(3)).decode(), _made[0])
+    rmtree(base)
+    os.mkdir(base)
+    return base

@@ -5,20 +5,10 @@ and test_scanlog_fill, which need the MicroPython unix port's vfs.VfsLfs2."""
 
 import os
 
-from fakes import rmtree as _rmtree
+from fakes import tmpdir
 from fwtest import check, raises
 from gerbang import record
 from gerbang.scanlog import ScanLog
-
-_n = [0]
-
-
-def _tmpdir():
-    _n[0] += 1
-    base = "/tmp/gerbang_scanlog_%d_%d" % (os.getpid() if hasattr(os, "getpid") else 0, _n[0])
-    _rmtree(base)
-    os.mkdir(base)
-    return base
 
 
 def _kid(i):
@@ -50,7 +40,7 @@ def _seg_files(root):
 
 
 def test_append_read_and_reopen_continue_the_sequence():
-    root = _tmpdir() + "/log"
+    root = tmpdir("scanlog") + "/log"
     log = ScanLog(root, segment_records=4)
     for i in range(10):
         check(_add(log, i) == i + 1)
@@ -69,7 +59,7 @@ def test_append_read_and_reopen_continue_the_sequence():
 
 
 def test_batches_of_a_given_size_from_the_cursor():
-    log = ScanLog(_tmpdir() + "/log", segment_records=5)
+    log = ScanLog(tmpdir("scanlog") + "/log", segment_records=5)
     for i in range(13):
         _add(log, i)
     check(log.ack(4))
@@ -81,7 +71,7 @@ def test_batches_of_a_given_size_from_the_cursor():
 
 
 def test_torn_tail_is_dropped_and_the_sequence_continues():
-    root = _tmpdir() + "/log"
+    root = tmpdir("scanlog") + "/log"
     log = ScanLog(root, segment_records=8)
     for i in range(6):
         _add(log, i)
@@ -98,7 +88,7 @@ def test_torn_tail_is_dropped_and_the_sequence_continues():
 
 
 def test_corrupt_last_record_is_replaced_not_repeated():
-    root = _tmpdir() + "/log"
+    root = tmpdir("scanlog") + "/log"
     log = ScanLog(root, segment_records=8)
     for i in range(5):
         _add(log, i)
@@ -115,7 +105,7 @@ def test_corrupt_last_record_is_replaced_not_repeated():
 
 
 def test_empty_or_garbage_last_segment_is_reused():
-    root = _tmpdir() + "/log"
+    root = tmpdir("scanlog") + "/log"
     log = ScanLog(root, segment_records=2)
     for i in range(4):
         _add(log, i)
@@ -129,7 +119,7 @@ def test_empty_or_garbage_last_segment_is_reused():
 
 
 def test_cursor_and_drops_persist_and_a_torn_state_slot_falls_back():
-    root = _tmpdir() + "/log"
+    root = tmpdir("scanlog") + "/log"
     log = ScanLog(root, segment_records=4)
     for i in range(9):
         _add(log, i)
@@ -149,7 +139,7 @@ def test_cursor_and_drops_persist_and_a_torn_state_slot_falls_back():
 
 
 def test_ack_beyond_the_log_never_reuses_server_seqs():
-    root = _tmpdir() + "/log"
+    root = tmpdir("scanlog") + "/log"
     log = ScanLog(root, segment_records=4)
     _add(log, 0)
     _add(log, 1)
@@ -162,7 +152,7 @@ def test_ack_beyond_the_log_never_reuses_server_seqs():
 
 
 def test_wiped_log_keeps_counting_after_the_cursor():
-    root = _tmpdir() + "/log"
+    root = tmpdir("scanlog") + "/log"
     log = ScanLog(root, segment_records=4)
     for i in range(6):
         _add(log, i)
@@ -180,7 +170,7 @@ def _is_tombstone(buf, k, seq, time):
 
 
 def test_damaged_record_in_the_middle_is_sent_as_a_tombstone():
-    root = _tmpdir() + "/log"
+    root = tmpdir("scanlog") + "/log"
     log = ScanLog(root, segment_records=16)
     for i in range(10):
         _add(log, i)
@@ -200,7 +190,7 @@ def test_damaged_record_in_the_middle_is_sent_as_a_tombstone():
 
 
 def test_lost_segment_becomes_tombstones_and_old_seqs_are_not_invented():
-    root = _tmpdir() + "/log"
+    root = tmpdir("scanlog") + "/log"
     log = ScanLog(root, segment_records=4)
     for i in range(14):
         _add(log, i)
@@ -228,7 +218,7 @@ def _fake_statvfs(total):
 
 
 def test_full_log_drops_counts_and_reclaims_acknowledged_segments():
-    root = _tmpdir() + "/log"
+    root = tmpdir("scanlog") + "/log"
     sv = _fake_statvfs(14)
     log = ScanLog(root, reserve_blocks=2, segment_records=4, statvfs=sv)
     seqs = [_add(log, i) for i in range(40)]
@@ -252,7 +242,7 @@ def test_full_log_drops_counts_and_reclaims_acknowledged_segments():
 
 
 def test_ack_deletes_acknowledged_segments_but_not_the_open_one():
-    root = _tmpdir() + "/log"
+    root = tmpdir("scanlog") + "/log"
     log = ScanLog(root, segment_records=4)
     for i in range(10):
         _add(log, i)
@@ -266,7 +256,7 @@ def test_ack_deletes_acknowledged_segments_but_not_the_open_one():
 
 
 def test_unusable_root_never_raises():
-    base = _tmpdir()
+    base = tmpdir("scanlog")
     with open(base + "/log", "wb") as f:
         f.write(b"not a directory")
     log = ScanLog(base + "/log")
@@ -275,7 +265,7 @@ def test_unusable_root_never_raises():
 
 
 def test_foreign_files_are_ignored():
-    root = _tmpdir() + "/log"
+    root = tmpdir("scanlog") + "/log"
     os.mkdir(root)
     for name in ("README", "zzzzzzzz.log", "state.7", "00000001.lo"):
         with open(root + "/" + name, "wb") as f:
@@ -285,7 +275,7 @@ def test_foreign_files_are_ignored():
 
 
 def test_bad_arguments_raise_but_storage_problems_do_not():
-    log = ScanLog(_tmpdir() + "/log")
+    log = ScanLog(tmpdir("scanlog") + "/log")
     raises(ValueError, log.append, -5, 1, 0)
     raises(ValueError, log.append, 5, 1, 0, 0, 0, b"abc")
     check(log.next_seq == 1)

@@ -7,19 +7,10 @@ import os
 
 import main
 
-from fakes import rmtree as _rmtree
+from fakes import exists as _exists
+from fakes import tmpdir
 from fwtest import check
 from gerbang.sync import OVERRIDE, apply_config
-
-_n = [0]
-
-
-def _tmpdir():
-    _n[0] += 1
-    base = "/tmp/gerbang_synccfg_%d_%d" % (os.getpid() if hasattr(os, "getpid") else 0, _n[0])
-    _rmtree(base)
-    os.mkdir(base)
-    return base
 
 
 def _read(path):
@@ -27,16 +18,8 @@ def _read(path):
         return json.load(f)
 
 
-def _exists(path):
-    try:
-        os.stat(path)
-        return True
-    except OSError:
-        return False
-
-
 def test_known_keys_in_range_are_stored():
-    p = _tmpdir() + "/" + OVERRIDE
+    p = tmpdir("synccfg") + "/" + OVERRIDE
     check(apply_config({1: 900, 2: 700, 3: 250}, p) == (1, 0))
     check(_read(p) == {"sync_interval_s": 900, "relay_ms": 700, "scan_debounce_ms": 250})
     check(not _exists(p + ".tmp"))  # written through tmp + rename
@@ -48,7 +31,7 @@ def test_known_keys_in_range_are_stored():
 
 
 def test_bad_entries_are_ignored_and_counted():
-    p = _tmpdir() + "/" + OVERRIDE
+    p = tmpdir("synccfg") + "/" + OVERRIDE
     # out of range on either side, an unknown label: each ignored and counted, nothing stored
     check(apply_config({1: 59, 2: 999999, 3: 10001, 9: 5}, p) == (0, 4))
     check(not _exists(p))
@@ -62,7 +45,7 @@ def test_bad_entries_are_ignored_and_counted():
 
 
 def test_written_only_when_changed_and_removed_when_cleared():
-    p = _tmpdir() + "/" + OVERRIDE
+    p = tmpdir("synccfg") + "/" + OVERRIDE
     r = apply_config(None, p)  # nothing stored, nothing set: no write
     check(r == (0, 0) and type(r[1]) is int, r)
     check(not _exists(p))
@@ -97,7 +80,7 @@ def _start_in(d):
 
 
 def test_main_merges_the_override_over_config_json():
-    d = _tmpdir()
+    d = tmpdir("synccfg")
     with open(d + "/config.json", "w") as f:
         json.dump({"device_id": "gb-01-0001", "relay_ms": 200, "sync_interval_s": 900,
                    "scan_debounce_ms": 1500}, f)

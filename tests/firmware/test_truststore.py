@@ -4,6 +4,7 @@ broken stored files, revocation search."""
 import os
 import sys
 
+from fakes import exists as _exists
 from fwtest import check, golden, raises
 from gerbang import cbor, cose, ed25519
 from gerbang.reasons import NO_TRUST, Reject
@@ -90,14 +91,6 @@ def test_truncated_and_garbage_bundles_rejected():
         e = raises(Reject, st.install, b, g["now"])
         check(e.reason == NO_TRUST)
     check(st.trust is None and not _exists(_PATH))
-
-
-def _exists(p):
-    try:
-        os.stat(p)
-        return True
-    except OSError:
-        return False
 
 
 def test_broken_stored_file_means_no_trust():
