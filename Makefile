@@ -18,7 +18,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 typecheck: $(STAMP)
-	$(BIN)/python tools/typecheck_firmware.py
+	$(BIN)/python gerbang_dev/typecheck_firmware.py
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
@@ -28,13 +28,13 @@ pytest: $(STAMP)
 test: lint typecheck pytest
 
 bench: $(STAMP)
-	$(BIN)/python -m tools.bench
+	$(BIN)/python -m gerbang_dev.bench
 
 demo: $(STAMP)
-	$(BIN)/python -m tools.demo
+	$(BIN)/python -m gerbang_dev.demo
 
 vectors: $(STAMP)
-	$(BIN)/python -m tools.cli vectors
+	$(BIN)/python -m gerbang_cli.cli vectors
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -3,5 +3,5 @@
 import os
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHARED_VECTORS = os.path.join(os.path.dirname(ROOT), "shared", "vectors")
+SHARED_VECTORS = os.path.join(ROOT, "tests", "vectors", "external")
 GOLDEN = os.path.join(ROOT, "tests", "vectors", "golden.json")

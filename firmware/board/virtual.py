@@ -1,10 +1,10 @@
 """The virtual board: the MicroPython unix port as a door unit (same classes as board.esp32).
 
-Hardware description: /host/board.json, written by tools/virtual_board.py (the launcher), with
+Hardware description: /host/board.json, written by gerbang_dev/virtual_board.py (the launcher), with
 "scanner": pty path of the scanner UART, "events": file for GPIO/app events (JSON lines,
 time-stamped), "rtc": file standing in for RTC memory, "clock_offset": seconds added to the
 host clock. Flash: a littlefs2 image (512 x 4 KiB) mounted at "/" by the launcher's boot ROM
-(tools/virtual_board.py: rom.py); the board directory is mounted at "/host", the host's /dev at
+(gerbang_dev/virtual_board.py: rom.py); the board directory is mounted at "/host", the host's /dev at
 "/dev". The REPL's cwd is "/", so `mpremote fs cp x :x` lands in the image, as on a real board.
 """
 

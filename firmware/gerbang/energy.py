@@ -1,6 +1,6 @@
 """Time spent in each power state, for the energy estimate (pure; ticks passed in).
 
-The board layer calls enter(state, now_ms) at every change; tools/energy.py turns the totals
+The board layer calls enter(state, now_ms) at every change; gerbang_dev/energy.py turns the totals
 into mAh/day with the datasheet currents. Totals are kept as whole seconds plus a millisecond
 remainder so they stay small ints on the ESP32 for years of uptime.
 """
@@ -57,7 +57,7 @@ class EnergyMeter:
         return out
 
     def profile(self, now_ms):
-        """The dict tools/energy.py reads: seconds per state and entries per state."""
+        """The dict gerbang_dev/energy.py reads: seconds per state and entries per state."""
         ent = {}
         for i in range(_N):
             ent[NAMES[i]] = self.entries[i]

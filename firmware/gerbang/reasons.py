@@ -1,7 +1,7 @@
 """Reason codes of a door decision (docs/PROTOCOL.md §7) and the one rejection exception.
 
 Only the codes live on the device; their names are in docs/PROTOCOL.md §7 and the host's
-`tools.protocol.Reason` enum (a table of names would cost heap on every door)."""
+`gerbang_protocol.Reason` enum (a table of names would cost heap on every door)."""
 
 from micropython import const
 

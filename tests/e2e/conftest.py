@@ -9,8 +9,8 @@ from binascii import unhexlify
 
 import pytest
 
-from tools.scanner_emulator import ScannerEmulator
-from tools.virtual_board import EventLog, VirtualBoard, create
+from gerbang_dev.scanner_emulator import ScannerEmulator
+from gerbang_dev.virtual_board import EventLog, VirtualBoard, create
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 GOLDEN = os.path.join(ROOT, "tests", "vectors", "golden.json")

@@ -10,7 +10,7 @@ import struct
 import time
 import zlib
 
-from tools.scanner_emulator import ScannerEmulator
+from gerbang_dev.scanner_emulator import ScannerEmulator
 
 from .conftest import ESP32_HEAP, Events, console, make_board, read_log_records
 

@@ -15,9 +15,9 @@ from binascii import unhexlify
 
 import pytest
 
-from tools.protocol import load_private_key, public_key_bytes
-from tools.scanner_emulator import ScannerEmulator
-from tools.virtual_board import VirtualBoard, create
+from gerbang_dev.scanner_emulator import ScannerEmulator
+from gerbang_dev.virtual_board import VirtualBoard, create
+from gerbang_protocol import load_private_key, public_key_bytes
 
 from .conftest import ROOT, RUN_HEAP, Events, console, golden, read_log_records
 
@@ -58,7 +58,7 @@ def _inputs(tmp_path, cfg: dict, g: dict, **change) -> tuple[str, str, str]:
 
 def _provision(port: str, config: str, bundle: str, *extra: str,
                timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tools.cli", "provision", "--port", port,
+    return subprocess.run([sys.executable, "-m", "gerbang_cli.cli", "provision", "--port", port,
                            "--config", config, "--bundle", bundle, "--arch", "x64", *extra],
                           capture_output=True, text=True, cwd=ROOT, timeout=timeout)
 
@@ -232,7 +232,7 @@ def test_killed_mid_copy_leaves_no_half_file_and_a_rerun_finishes(blank, tmp_pat
     import signal
     import time
 
-    from tools.provision import FIRMWARE, Unit, build
+    from gerbang_cli.provision import FIRMWARE, Unit, build
 
     vb, cfg, g = blank
     port = vb.paths["repl"]
@@ -249,7 +249,7 @@ def test_killed_mid_copy_leaves_no_half_file_and_a_rerun_finishes(blank, tmp_pat
     delay = 1.1
     while delay < 6 and partial is None:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "tools.cli", "provision", "--port", port, "--config", config,
+            [sys.executable, "-m", "gerbang_cli.cli", "provision", "--port", port, "--config", config,
              "--bundle", bundle, "--arch", "x64", "--no-reset"],
             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True)

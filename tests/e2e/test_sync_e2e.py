@@ -15,7 +15,7 @@ import struct
 
 import pytest
 
-from tools.demo import Lab
+from gerbang_dev.demo import Lab
 
 from .conftest import RUN_HEAP, read_log_records
 

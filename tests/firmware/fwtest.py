@@ -29,7 +29,7 @@ def on_micropython():
     return sys.implementation.name == "micropython"
 
 
-SHARED_VECTORS = ROOT + "/../shared/vectors"
+SHARED_VECTORS = ROOT + "/tests/vectors/external"
 GOLDEN = ROOT + "/tests/vectors"
 
 

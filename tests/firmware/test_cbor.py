@@ -100,10 +100,10 @@ def test_derived_fail_file_matches_source():
     import sys
 
     sys.path.insert(0, ROOT)
-    from tools import derive_vectors
+    from gerbang_dev import derive_vectors
 
     with open(GOLDEN + "/cbor_fail.txt") as f:
-        check(f.read() == derive_vectors.cbor_fail_text(), "run tools/derive_vectors.py")
+        check(f.read() == derive_vectors.cbor_fail_text(), "run gerbang_dev/derive_vectors.py")
 
 
 def test_trailing_bytes_and_truncation():

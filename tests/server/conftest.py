@@ -20,13 +20,13 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
-from server import create_app
-from tools.protocol import (
+from gerbang_protocol import (
     KeyCertificate,
     make_keycert,
     new_private_key,
     public_key_bytes,
 )
+from gerbang_server import create_app
 
 T0 = 1_780_000_000  # 2026-05-28, a fixed start for the test clock
 DAY = 86400
@@ -99,7 +99,7 @@ def client(app) -> Any:
 
 @pytest.fixture
 def admin_token(app) -> str:
-    from server import auth, db
+    from gerbang_server import auth, db
 
     with app.app_context(), db.begin() as conn:
         return auth.create_token(conn, "tester", app.config["GERBANG_NOW"]())
@@ -131,7 +131,7 @@ def pki() -> Pki:
 
 
 def import_signer(app, pki: Pki) -> int:
-    from server import db, keys
+    from gerbang_server import db, keys
 
     with app.app_context(), db.begin() as conn:
         return keys.import_signer(conn, pki.signer, pki.keycert, app.config["GERBANG_NOW"](),
@@ -141,7 +141,7 @@ def import_signer(app, pki: Pki) -> int:
 @pytest.fixture
 def area_ready(app, pki) -> dict[str, Any]:
     """Signer imported, area 1 has an active issuer key and a signed trust list."""
-    from server import db, keys, trustlists
+    from gerbang_server import db, keys, trustlists
 
     import_signer(app, pki)
     with app.app_context():

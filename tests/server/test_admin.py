@@ -4,7 +4,7 @@ import base64
 
 import pytest
 
-from tools.protocol import kid_of, new_private_key, public_key_bytes
+from gerbang_protocol import kid_of, new_private_key, public_key_bytes
 
 A = "/api/v1/admin"
 

@@ -4,7 +4,7 @@ import hashlib
 
 from sqlalchemy import select, update
 
-from server import db
+from gerbang_server import db
 
 
 def test_missing_token(client):

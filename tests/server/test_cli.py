@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from server import db, keys
-from tools.protocol import Reason, check_qr, private_key_bytes
+from gerbang_protocol import Reason, check_qr, private_key_bytes
+from gerbang_server import db, keys
 
 from .conftest import KEK_HEX, T0, make_pki
 
@@ -147,7 +147,7 @@ def test_real_flask_command(tmp_path):
     """The documented command line, in a subprocess, on a fresh SQLite file."""
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path}/g.sqlite3",
            "GERBANG_KEK": KEK_HEX, "PYTHONPATH": str(ROOT)}
-    flask = [sys.executable, "-m", "flask", "--app", "server"]
+    flask = [sys.executable, "-m", "flask", "--app", "gerbang_server"]
     r = subprocess.run(flask + ["db-upgrade"], env=env, cwd=tmp_path, capture_output=True,
                        text=True, timeout=60)
     assert r.returncode == 0, r.stderr

@@ -6,7 +6,7 @@ import io
 import pytest
 from sqlalchemy import insert
 
-from server import db
+from gerbang_server import db
 
 from .conftest import T0
 

@@ -1,6 +1,6 @@
 """Fleet health: stale devices, lists near expiry, areas without keys, signer end."""
 
-from server import db
+from gerbang_server import db
 
 from .conftest import DAY, T0, import_signer, make_pki
 
@@ -16,7 +16,7 @@ def test_fresh_install_needs_attention(client, auth):
 
 
 def test_healthy_after_jobs(app, client, auth, area_ready, clock):
-    from server.jobs import run_jobs
+    from gerbang_server.jobs import run_jobs
 
     with app.app_context():
         run_jobs()

@@ -3,8 +3,8 @@
 import pytest
 from sqlalchemy import select
 
-from server import db
-from tools.protocol import Reason, check_qr, decode_claims, decode_qr, decode_sign1
+from gerbang_protocol import Reason, check_qr, decode_claims, decode_qr, decode_sign1
+from gerbang_server import db
 
 from .conftest import DAY, T0
 

@@ -11,9 +11,9 @@ import time
 import pytest
 from sqlalchemy import select
 
-from server import db, jobs, keys, trustlists
-from server.issuing import issue
-from tools.protocol import Reason, check_qr, open_bundle
+from gerbang_protocol import Reason, check_qr, open_bundle
+from gerbang_server import db, jobs, keys, trustlists
+from gerbang_server.issuing import issue
 
 from .conftest import DAY, T0
 
@@ -214,7 +214,7 @@ def test_kek_forms_and_encryption():
     blob = keys.encrypt_seed(b"s" * 32, "issuer", b"k" * 8, key=k)
     assert b"s" * 32 not in blob
     assert keys.decrypt_seed(blob, "issuer", b"k" * 8, key=k) == b"s" * 32
-    from server.errors import ApiError
+    from gerbang_server.errors import ApiError
 
     with pytest.raises(ApiError):
         keys.decrypt_seed(blob, "signer", b"k" * 8, key=k)  # bound to its purpose
@@ -223,7 +223,7 @@ def test_kek_forms_and_encryption():
 
 
 def test_private_keys_encrypted_at_rest(app, area_ready):
-    from tools.protocol import private_key_bytes
+    from gerbang_protocol import private_key_bytes
 
     with app.app_context(), db.begin() as conn:
         rows = conn.execute(select(db.issuer_keys)).all() + conn.execute(

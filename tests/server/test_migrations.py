@@ -1,4 +1,4 @@
-"""Alembic migrations: the migrated schema is exactly server/db.py's metadata, on SQLite and
+"""Alembic migrations: the migrated schema is exactly gerbang_server/db.py's metadata, on SQLite and
 PostgreSQL; downgrade and re-upgrade work; auto-migrate can be switched off."""
 
 import pytest
@@ -8,7 +8,7 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from server import db
+from gerbang_server import db
 
 from .conftest import make_test_app
 
@@ -49,7 +49,7 @@ def test_auto_migrate_off(database, clock):
         eng = app.extensions["gerbang_engine"]
         assert "areas" not in inspect(eng).get_table_names()
         with app.app_context():
-            from server.app import init_db
+            from gerbang_server.app import init_db
 
             assert init_db() == 18
             assert init_db() == 18  # idempotent

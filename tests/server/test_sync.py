@@ -9,7 +9,7 @@ import cbor2
 import pytest
 from sqlalchemy import func, select, update
 
-from tools.protocol import (
+from gerbang_protocol import (
     ScanRecord,
     SyncRequest,
     make_sync_request,
@@ -17,8 +17,8 @@ from tools.protocol import (
     open_sync_response,
     public_key_bytes,
 )
-from tools.protocol import cbor as pcbor
-from tools.protocol.cose import sig_structure, sign1
+from gerbang_protocol import cbor as pcbor
+from gerbang_protocol.cose import sig_structure, sign1
 
 COSE = "application/cose"
 URL = "/api/v1/sync"
@@ -81,7 +81,7 @@ def refused(resp: Any, status: int, code: str) -> dict[str, Any]:
 
 
 def stored(app: Any, device_id: str = "door-1") -> dict[int, tuple]:
-    from server import db
+    from gerbang_server import db
 
     s = db.scan_records.c
     with app.app_context(), db.begin() as conn:
@@ -95,7 +95,7 @@ def stored(app: Any, device_id: str = "door-1") -> dict[int, tuple]:
 
 
 def device_row(app: Any, device_id: str = "door-1") -> dict[str, Any]:
-    from server import db
+    from gerbang_server import db
 
     with app.app_context(), db.begin() as conn:
         return db.get_device(conn, device_id)
@@ -209,7 +209,7 @@ def payload_of(body: bytes) -> bytes:
 def test_kid_collision_two_devices(app, client, clock, area_ready, register_device):
     """Two registered devices whose keys share a kid: each request is tried under both keys
     and lands on the device whose key verifies."""
-    from server import db
+    from gerbang_server import db
 
     priv_a, a = register_device("door-a")
     priv_b, _ = register_device("door-b")
@@ -425,7 +425,7 @@ def test_rate_limit(app, door, area_ready):
 
 def test_rate_limit_off(database, clock, pki):
     """GERBANG_SYNC_MIN_INTERVAL=0 turns the limit off (the benchmark and load tests)."""
-    from server import auth, db
+    from gerbang_server import auth, db
     from tests.server.conftest import import_signer, make_test_app
 
     app = make_test_app(database, clock, GERBANG_SYNC_MIN_INTERVAL=0)
@@ -453,7 +453,7 @@ def test_counts_per_device_are_separate(app, client, clock, area_ready, register
         doors.append(Door(client, clock, priv, f"door-{i}"))
     for i, d in enumerate(doors):
         assert ok(d.sync(1, records(1, 10 * (i + 1))), area_ready).acked_seq == 10 * (i + 1)
-    from server import db
+    from gerbang_server import db
 
     with app.app_context(), db.begin() as conn:
         n = conn.execute(select(func.count()).select_from(db.scan_records)).scalar_one()
@@ -463,7 +463,7 @@ def test_counts_per_device_are_separate(app, client, clock, area_ready, register
 def test_failure_after_the_insert_rolls_everything_back(app, door, area_ready, monkeypatch):
     """Nothing half-stored: an error after the records were inserted (here: writing the
     device row fails) rolls back the records and the counter with them."""
-    from server import sync_db
+    from gerbang_server import sync_db
 
     def broken(*args: Any, **kw: Any) -> None:
         raise RuntimeError("disk full")
@@ -480,7 +480,7 @@ def _corpus() -> tuple[list[bytes], bytes]:
     import dataclasses
     import random
 
-    from server.sync import MAX_RECORDS
+    from gerbang_server.sync import MAX_RECORDS
 
     priv, other = new_private_key(), new_private_key()
     base = SyncRequest("door-1", 5, b"N" * 16, 100, 1, records(1, 20), 3, "fw", {1: 2, 4: 9})
@@ -516,7 +516,7 @@ def _corpus() -> tuple[list[bytes], bytes]:
 
 
 def test_open_sync_request_refuses_each_malformed_request_with_its_reason():
-    from tools.protocol import ProtocolError, keys_by_kid, open_sync_request
+    from gerbang_protocol import ProtocolError, keys_by_kid, open_sync_request
 
     bodies, pub = _corpus()
     lookup = keys_by_kid([pub])

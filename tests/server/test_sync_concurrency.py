@@ -76,7 +76,7 @@ ROUNDS = [
 def pg_fleet():
     from sqlalchemy import create_engine, text
 
-    from tools.bench.server import provision
+    from gerbang_dev.bench.server import provision
 
     url = os.environ[PG_ENV]
     schema = "gbconc_" + uuid.uuid4().hex[:12]
@@ -104,8 +104,8 @@ def contiguous(ranges: list[tuple[int, int]]) -> int:
 def test_two_processes_same_and_overlapping_batches(pg_fleet, tmp_path):
     from sqlalchemy import text
 
-    from tools.bench.server import Client, make_records, serve, sync_body
-    from tools.protocol import open_sync_response
+    from gerbang_dev.bench.server import Client, make_records, serve, sync_body
+    from gerbang_protocol import open_sync_response
 
     fleet, eng, schema = pg_fleet
     devices = [Device(did, priv, no) for no, (did, priv) in enumerate(fleet.devices)]
@@ -205,7 +205,7 @@ def test_two_processes_same_and_overlapping_batches(pg_fleet, tmp_path):
         devrows = {r.id: r for r in conn.execute(text(
             "SELECT id, acked_seq, max_seq, gaps, last_counter FROM devices"))}
     assert len(rows) == DEVICES * LAST_SEQ
-    from tools.protocol import ScanRecord
+    from gerbang_protocol import ScanRecord
 
     by_dev: dict[str, list] = {}
     for r in rows:

@@ -2,8 +2,8 @@
 
 import pytest
 
-from server import db, trustlists
-from tools.protocol import Policy, open_bundle, revocation_hash
+from gerbang_protocol import Policy, open_bundle, revocation_hash
+from gerbang_server import db, trustlists
 
 from .conftest import DAY, T0, import_signer, make_pki
 

