@@ -42,7 +42,7 @@ def reason_name(code: int) -> str:
     try:
         return Reason(code).name
     except ValueError:
-        return "UNKNOWN_%d" % code
+        return f"UNKNOWN_{code}"
 
 
 def reason_text(code: int, lang: str = DEFAULT_LANG) -> str:
@@ -50,5 +50,5 @@ def reason_text(code: int, lang: str = DEFAULT_LANG) -> str:
     try:
         pair = _TEXT[Reason(code)]
     except ValueError:
-        return ("kode alasan tidak dikenal %d" if lang != "en" else "unknown reason code %d") % code
+        return f"unknown reason code {code}" if lang == "en" else f"kode alasan tidak dikenal {code}"
     return pair[1] if lang == "en" else pair[0]
