@@ -6,8 +6,9 @@ indefinite strings, two-byte simple values < 32, invalid UTF-8, duplicate map ke
 non-hashable keys, nesting deeper than MAX_DEPTH and any length larger than the bytes left
 (checked before allocating). Every tag decodes to a Tag object (no bignum conversion:
 a claim that must be an integer is never a tag).
-Encoder (gerbang.cbor_enc, imported on first use with the float decoding: neither is on the
-scan path): shortest forms, definite lengths, sorted map keys (as cbor2 canonical=True)."""
+The encoder is gerbang.cbor_enc and float decoding gerbang.cbor_float: neither is on the scan
+path, and this module imports neither (cbor_float on the first float only), so decoding never
+brings the encoder into RAM and there is no import circle."""
 
 from micropython import const
 
@@ -176,9 +177,9 @@ class _Decoder:
         self._need(n)
         p = self.p
         self.p = p + n
-        from gerbang import cbor_enc  # floats are rare (never in Gerbang's own data)
+        from gerbang import cbor_float  # floats are rare (never in Gerbang's own data)
 
-        return cbor_enc.float_of(self.b[p : p + n])
+        return cbor_float.float_of(self.b[p : p + n])
 
     def _at_break(self):
         self._need(1)
@@ -213,17 +214,3 @@ def loads(buf, reason=CBOR, views=False):
         raise
     return v
 
-
-def encode_into(out, v):
-    """Append the deterministic encoding of v to the bytearray out (gerbang.cbor_enc, imported
-    on first use: the scan path never encodes)."""
-    from gerbang import cbor_enc
-
-    cbor_enc.encode_into(out, v)
-
-
-def dumps(v):
-    """Deterministic encoding of v (gerbang.cbor_enc)."""
-    from gerbang import cbor_enc
-
-    return cbor_enc.dumps(v)

@@ -1,7 +1,7 @@
 """Strict CBOR decoder conformance: RFC 8949 Appendix A, the 679 not-well-formed items, caps."""
 
 from fwtest import GOLDEN, ROOT, SHARED_VECTORS, check, load_json, on_micropython, raises, skip
-from gerbang import cbor
+from gerbang import cbor, cbor_enc
 from gerbang.cbor import Simple, Tag
 from gerbang.reasons import CBOR, COSE, Reject
 
@@ -69,7 +69,7 @@ def _appendix(name):
         n += 1
         # the encoder reproduces every deterministic item it can encode
         if item["roundtrip"] and not isinstance(got, (float, Simple)) and item["hex"][:2] not in ("c1", "f9", "fa", "fb"):
-            check(cbor.dumps(got) == data, "re-encode " + item["hex"])
+            check(cbor_enc.dumps(got) == data, "re-encode " + item["hex"])
     return n
 
 
@@ -159,8 +159,8 @@ def test_decodes_from_memoryview():
 
 
 def test_encoder_deterministic():
-    check(cbor.dumps({4: b"k", 1: -8}) == bytes.fromhex("a201270441" + "6b"))
-    check(cbor.dumps(["Signature1", b"", b"", b""]) == bytes.fromhex("846a5369676e617475726531" + "404040"))
-    check(cbor.dumps(Tag(18, [])) == b"\xd2\x80")
-    check(cbor.dumps(-65537) == bytes.fromhex("3a00010000"))
-    check(cbor.dumps(2**64 - 1) == bytes.fromhex("1bffffffffffffffff"))
+    check(cbor_enc.dumps({4: b"k", 1: -8}) == bytes.fromhex("a201270441" + "6b"))
+    check(cbor_enc.dumps(["Signature1", b"", b"", b""]) == bytes.fromhex("846a5369676e617475726531" + "404040"))
+    check(cbor_enc.dumps(Tag(18, [])) == b"\xd2\x80")
+    check(cbor_enc.dumps(-65537) == bytes.fromhex("3a00010000"))
+    check(cbor_enc.dumps(2**64 - 1) == bytes.fromhex("1bffffffffffffffff"))

@@ -1,7 +1,7 @@
 """COSE_Sign1 strict profile (docs/PROTOCOL.md §1): cose-wg examples and our own fixtures."""
 
 from fwtest import SHARED_VECTORS, check, load_json, raises
-from gerbang import cbor, cose, ed25519
+from gerbang import cbor, cbor_enc, cose, ed25519
 from gerbang.reasons import CBOR, COSE, Reject
 
 _EX = SHARED_VECTORS + "/cose-wg-examples/"
@@ -101,27 +101,27 @@ def test_tampering_is_caught():
 
 def _build(protected, unprotected=None, payload=b"", sig=bytes(64), tag=18):
     item = [protected, {} if unprotected is None else unprotected, payload, sig]
-    return cbor.dumps(cbor.Tag(tag, item) if tag is not None else item)
+    return cbor_enc.dumps(cbor.Tag(tag, item) if tag is not None else item)
 
 
 def test_profile_strictness():
     kid = bytes(8)
-    good = cbor.dumps({1: -8, 4: kid})
+    good = cbor_enc.dumps({1: -8, 4: kid})
     check(cose.decode(_build(good)).kid == kid)
     bad = [
-        _build(cbor.dumps({1: -8, 4: kid, 2: [1]})),  # crit / any extra entry
-        _build(cbor.dumps({1: -7, 4: kid})),  # ES256
-        _build(cbor.dumps({1: -8})),  # no kid
-        _build(cbor.dumps({1: -8, 4: bytes(7)})),  # short kid
-        _build(cbor.dumps({1: -8, 4: "kidkidki"})),  # kid as text
-        _build(cbor.dumps({1: -8, 4: kid}), {4: kid}),  # unprotected not empty
+        _build(cbor_enc.dumps({1: -8, 4: kid, 2: [1]})),  # crit / any extra entry
+        _build(cbor_enc.dumps({1: -7, 4: kid})),  # ES256
+        _build(cbor_enc.dumps({1: -8})),  # no kid
+        _build(cbor_enc.dumps({1: -8, 4: bytes(7)})),  # short kid
+        _build(cbor_enc.dumps({1: -8, 4: "kidkidki"})),  # kid as text
+        _build(cbor_enc.dumps({1: -8, 4: kid}), {4: kid}),  # unprotected not empty
         _build(good, sig=bytes(63)),
         _build(good, payload="text"),
         _build(good, tag=17),
         _build(good, tag=None),
         _build(b""),  # empty protected bstr
         _build(b"\xa2\x01\x27\x04"),  # protected bytes not well-formed
-        cbor.dumps(cbor.Tag(18, [good, {}, b""])),
+        cbor_enc.dumps(cbor.Tag(18, [good, {}, b""])),
     ]
     for data in bad:
         e = raises(Reject, cose.decode, data)
