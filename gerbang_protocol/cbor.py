@@ -1,6 +1,8 @@
 """Strict CBOR decoding on top of cbor2: no trailing bytes, no duplicate keys, capped depth and
 size, and tags kept as raw `CBORTag` objects (cbor2 would otherwise turn tag 1 into a datetime
-or tag 2 into an int, which the door's decoder does not do)."""
+or tag 2 into an int, which the door's decoder does not do). Gerbang's profile (PROTOCOL.md,
+"CBOR profile") is checked on the bytes first, as the door's decoder does: definite lengths
+only."""
 
 from io import BytesIO
 from typing import Any
@@ -23,7 +25,9 @@ def loads(data: bytes, reason: Reason = Reason.CBOR, max_size: int = 1 << 20) ->
         raise ProtocolError(reason, "not bytes")
     if len(data) > max_size:
         raise ProtocolError(reason, f"{len(data)} bytes is over the {max_size}-byte cap")
-    fp = BytesIO(bytes(data))
+    data = bytes(data)
+    _check_profile(data, reason)
+    fp = BytesIO(data)
     try:
         value = cbor2.CBORDecoder(
             fp, semantic_decoders=_RAW_TAGS, max_depth=MAX_DEPTH, allow_duplicate_keys=False,
@@ -33,6 +37,40 @@ def loads(data: bytes, reason: Reason = Reason.CBOR, max_size: int = 1 << 20) ->
     if fp.tell() != len(data):
         raise ProtocolError(reason, f"{len(data) - fp.tell()} trailing bytes")
     return _thaw(value)
+
+
+def _check_profile(b: bytes, reason: Reason) -> None:
+    """Walk every head (without building values): an indefinite length anywhere is refused
+    (cbor2 would join the chunks). Malformed bytes stop the walk early; cbor2 then names them."""
+    p, n = 0, len(b)
+    todo = 1  # items still to walk
+    while todo and p < n:
+        todo -= 1
+        ib = b[p]
+        major, ai = ib >> 5, ib & 0x1F
+        p += 1
+        if ai == 31 and 2 <= major <= 5:
+            raise ProtocolError(reason, "indefinite length (the profile takes definite lengths only)")
+        if ai > 27:
+            return  # reserved or a stray break: not well-formed, cbor2 says so
+        if ai < 24:
+            arg = ai
+        else:
+            w = 1 << (ai - 24)
+            if p + w > n:
+                return
+            arg = int.from_bytes(b[p:p + w], "big")
+            p += w
+        if major in (2, 3):
+            p += arg
+        elif major == 4:
+            todo += arg
+        elif major == 5:
+            todo += 2 * arg
+        elif major == 6:
+            todo += 1
+        if todo > n - p:
+            return  # more items announced than bytes left: truncated
 
 
 def _thaw(v: Any) -> Any:

@@ -1,8 +1,8 @@
-"""Small strict CBOR (RFC 8949) decoder and deterministic encoder for the door unit.
+"""Small strict CBOR (RFC 8949) decoder for the door unit (Gerbang's profile, PROTOCOL.md).
 
 Decoder: one well-formed item and nothing after it, or Reject(CBOR). Rejects reserved
-additional info (28-30), indefinite lengths where not allowed, stray breaks, mixed chunks in
-indefinite strings, two-byte simple values < 32, invalid UTF-8, duplicate map keys and
+additional info (28-30), every indefinite length (Gerbang's profile, PROTOCOL.md: definite
+lengths only), stray breaks, two-byte simple values < 32, invalid UTF-8, duplicate map keys and
 non-hashable keys, nesting deeper than MAX_DEPTH and any length larger than the bytes left
 (checked before allocating). Every tag decodes to a Tag object (no bignum conversion:
 a claim that must be an integer is never a tag).
@@ -15,7 +15,6 @@ from micropython import const
 from gerbang.reasons import CBOR, Reject
 
 MAX_DEPTH = const(16)
-_BREAK = const(0xFF)
 
 
 class Tag:
@@ -93,18 +92,6 @@ class _Decoder:
         return ib >> 5, ib & 0x1F
 
     def _string(self, major, ai):
-        if ai == 31:
-            parts = []
-            while True:
-                self._need(1)
-                if self.b[self.p] == _BREAK:
-                    self.p += 1
-                    break
-                m, a = self._head()
-                if m != major or a == 31 or a > 27:
-                    raise Reject(CBOR, "bad chunk in indefinite-length string")
-                parts.append(self._string(major, a))
-            return (b"" if major == 2 else "").join(parts)
         n = self._arg(ai)
         self._need(n)
         p = self.p
@@ -128,6 +115,9 @@ class _Decoder:
                 raise Reject(CBOR, "reserved or invalid additional info")
             if major == 7:
                 raise Reject(CBOR, "unexpected break")
+            # the profile takes definite lengths only (PROTOCOL.md): a chunked string or an
+            # indefinite array or map is refused, never joined
+            raise Reject(CBOR, "indefinite length (the profile takes definite lengths only)")
         if major == 0:
             return self._arg(ai)
         if major == 1:
@@ -136,25 +126,17 @@ class _Decoder:
             return self._string(major, ai)
         if major == 4:
             out = []
-            if ai == 31:
-                while not self._at_break():
-                    out.append(self.item(depth + 1))
-            else:
-                n = self._arg(ai)
-                self._need(n)  # every item takes at least one byte
-                for _ in range(n):
-                    out.append(self.item(depth + 1))
+            n = self._arg(ai)
+            self._need(n)  # every item takes at least one byte
+            for _ in range(n):
+                out.append(self.item(depth + 1))
             return out
         if major == 5:
             out = {}
-            if ai == 31:
-                while not self._at_break():
-                    self._pair(out, depth)
-            else:
-                n = self._arg(ai)
-                self._need(2 * n)
-                for _ in range(n):
-                    self._pair(out, depth)
+            n = self._arg(ai)
+            self._need(2 * n)
+            for _ in range(n):
+                self._pair(out, depth)
             return out
         if major == 6:
             tag = self._arg(ai)
@@ -180,13 +162,6 @@ class _Decoder:
         from gerbang import cbor_float  # floats are rare (never in Gerbang's own data)
 
         return cbor_float.float_of(self.b[p : p + n])
-
-    def _at_break(self):
-        self._need(1)
-        if self.b[self.p] == _BREAK:
-            self.p += 1
-            return True
-        return False
 
     def _pair(self, out, depth):
         k = self.item(depth + 1)
