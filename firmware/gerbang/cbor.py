@@ -8,7 +8,8 @@ non-hashable keys, nesting deeper than MAX_DEPTH and any length larger than the 
 a claim that must be an integer is never a tag).
 The encoder is gerbang.cbor_enc and float decoding gerbang.cbor_float: neither is on the scan
 path, and this module imports neither (cbor_float on the first float only), so decoding never
-brings the encoder into RAM and there is no import circle."""
+brings the encoder into RAM and there is no import circle. Non-ASCII text is checked by
+gerbang.cbor_utf8, imported on the first one (the golden list at 64K has no room to spare)."""
 
 from micropython import const
 
@@ -101,6 +102,13 @@ class _Decoder:
         raw = bytes(self.b[p : p + n])
         if major == 2:
             return raw
+        # MicroPython's decode() accepts overlong forms, surrogates, code points above U+10FFFF
+        # and cut sequences: check first. ASCII (all of Gerbang's own text) takes one C-level max()
+        if n and max(raw) > 0x7F:
+            from gerbang import cbor_utf8  # not resident: Gerbang's own text is ASCII
+
+            if not cbor_utf8.valid(raw):
+                raise Reject(CBOR, "invalid UTF-8")
         try:
             return raw.decode("utf-8")
         except UnicodeError:

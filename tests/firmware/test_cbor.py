@@ -144,6 +144,23 @@ def test_map_keys():
 def test_utf8_checked():
     raises(Reject, cbor.loads, b"\x62\xc3\x28")
     check(cbor.loads(b"\x62\xc3\xbc") == "\u00fc")
+    # MicroPython's own decode is lax: these came back as '\x00', '\ud800' and '\U00110000'
+    for h in ("62c080", "63eda080", "64f4908080", "61c3", "63f09f98"):
+        for views in (False, True):
+            e = raises(Reject, cbor.loads, memoryview(bytes.fromhex(h)), CBOR, views)
+            check(e.args[0] == "invalid UTF-8", h)
+
+
+def test_utf8_every_lead_byte():
+    # every lead byte with every second byte (then continuation bytes), against the rule table
+    for c in range(0x80, 0x100):
+        for d in range(0x80, 0xC0):
+            k = 1 if c < 0xE0 else 2 if c < 0xF0 else 3
+            data = bytes((0x60 | (k + 1), c, d)) + b"\x80" * (k - 1)
+            lo, hi = {0xE0: (0xA0, 0xBF), 0xED: (0x80, 0x9F), 0xF0: (0x90, 0xBF),
+                      0xF4: (0x80, 0x8F)}.get(c, (0x80, 0xBF))
+            want = 0xC2 <= c <= 0xF4 and lo <= d <= hi
+            check(_decide(data, False) == want, "%02x %02x" % (c, d))
 
 
 def _profile_cases():
