@@ -2,7 +2,7 @@
 size, and tags kept as raw `CBORTag` objects (cbor2 would otherwise turn tag 1 into a datetime
 or tag 2 into an int, which the door's decoder does not do). Gerbang's profile (PROTOCOL.md,
 "CBOR profile") is checked on the bytes first, as the door's decoder does: definite lengths
-only."""
+only, map keys only integers, text or byte strings."""
 
 from io import BytesIO
 from typing import Any
@@ -39,38 +39,52 @@ def loads(data: bytes, reason: Reason = Reason.CBOR, max_size: int = 1 << 20) ->
     return _thaw(value)
 
 
+class _Malformed(Exception):
+    """Not well-formed: the profile walk stops and cbor2 names the fault."""
+
+
 def _check_profile(b: bytes, reason: Reason) -> None:
-    """Walk every head (without building values): an indefinite length anywhere is refused
-    (cbor2 would join the chunks). Malformed bytes stop the walk early; cbor2 then names them."""
-    p, n = 0, len(b)
-    todo = 1  # items still to walk
-    while todo and p < n:
-        todo -= 1
-        ib = b[p]
-        major, ai = ib >> 5, ib & 0x1F
-        p += 1
-        if ai == 31 and 2 <= major <= 5:
-            raise ProtocolError(reason, "indefinite length (the profile takes definite lengths only)")
-        if ai > 27:
-            return  # reserved or a stray break: not well-formed, cbor2 says so
-        if ai < 24:
-            arg = ai
-        else:
-            w = 1 << (ai - 24)
-            if p + w > n:
-                return
-            arg = int.from_bytes(b[p:p + w], "big")
-            p += w
-        if major in (2, 3):
-            p += arg
-        elif major == 4:
-            todo += arg
-        elif major == 5:
-            todo += 2 * arg
-        elif major == 6:
-            todo += 1
-        if todo > n - p:
-            return  # more items announced than bytes left: truncated
+    """Walk every head without building values, as the door's decoder reads them: refuse an
+    indefinite length anywhere (cbor2 would join the chunks), a map key that is not an integer,
+    text or byte string (cbor2 would let Python merge 1, 1.0 and true, or take a tuple), and
+    nesting deeper than MAX_DEPTH."""
+    try:
+        _walk(b, 0, 0, reason)
+    except (_Malformed, IndexError):
+        pass
+
+
+def _walk(b: bytes, p: int, depth: int, reason: Reason) -> int:
+    """-> the offset after the item at b[p]."""
+    if depth > MAX_DEPTH:
+        raise ProtocolError(reason, "CBOR nested too deep")
+    major, ai = b[p] >> 5, b[p] & 0x1F
+    p += 1
+    if ai == 31 and 2 <= major <= 5:
+        raise ProtocolError(reason, "indefinite length (the profile takes definite lengths only)")
+    if ai > 27:
+        raise _Malformed
+    arg = ai
+    if ai >= 24:
+        w = 1 << (ai - 24)
+        if p + w > len(b):
+            raise _Malformed
+        arg = int.from_bytes(b[p:p + w], "big")
+        p += w
+    if major in (2, 3):
+        return p + arg
+    if major == 6:
+        return _walk(b, p, depth + 1, reason)
+    if major in (4, 5):
+        if arg > len(b) - p:
+            raise _Malformed  # more items announced than bytes left
+        for _ in range(arg):
+            if major == 5:
+                if b[p] >> 5 > 3:
+                    raise ProtocolError(reason, "map key must be an integer, text or byte string")
+                p = _walk(b, p, depth + 1, reason)
+            p = _walk(b, p, depth + 1, reason)
+    return p
 
 
 def _thaw(v: Any) -> Any:

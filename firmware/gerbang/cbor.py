@@ -2,9 +2,9 @@
 
 Decoder: one well-formed item and nothing after it, or Reject(CBOR). Rejects reserved
 additional info (28-30), every indefinite length (Gerbang's profile, PROTOCOL.md: definite
-lengths only), stray breaks, two-byte simple values < 32, invalid UTF-8, duplicate map keys and
-non-hashable keys, nesting deeper than MAX_DEPTH and any length larger than the bytes left
-(checked before allocating). Every tag decodes to a Tag object (no bignum conversion:
+lengths only), stray breaks, two-byte simple values < 32, invalid UTF-8, duplicate map keys,
+keys other than integers, text or byte strings, nesting deeper than MAX_DEPTH and any length
+larger than the bytes left (checked before allocating). Every tag decodes to a Tag object (no bignum conversion:
 a claim that must be an integer is never a tag).
 The encoder is gerbang.cbor_enc and float decoding gerbang.cbor_float: neither is on the scan
 path, and this module imports neither (cbor_float on the first float only), so decoding never
@@ -43,17 +43,11 @@ class Simple:
     def __eq__(self, other):
         return isinstance(other, Simple) and self.value == other.value
 
-    def __hash__(self):
-        return self.value
-
     def __repr__(self):
         return "simple(%d)" % self.value
 
 
 UNDEFINED = Simple(23)
-_HASHABLE = (int, str, bytes, float, bool, Simple, type(None))
-
-
 class _Decoder:
     def __init__(self, buf, views):
         self.b = buf
@@ -172,9 +166,14 @@ class _Decoder:
         return cbor_float.float_of(self.b[p : p + n])
 
     def _pair(self, out, depth):
+        # keys are integers, text or byte strings only (PROTOCOL.md): Python takes 1, 1.0 and
+        # True as one key, CBOR as three; among these three kinds == is CBOR's equality
+        self._need(1)
+        if self.b[self.p] > 0x7F:  # major type above 3
+            raise Reject(CBOR, "map key must be an integer, text or byte string")
         k = self.item(depth + 1)
-        if not isinstance(k, _HASHABLE):
-            raise Reject(CBOR, "map key type not supported")
+        if type(k) is memoryview:
+            k = bytes(k)  # a view (views=True) is not a dict key
         v = self.item(depth + 1)
         if k in out:
             raise Reject(CBOR, "duplicate map key")

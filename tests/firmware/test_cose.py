@@ -130,6 +130,32 @@ def test_profile_strictness():
     check(e.reason == CBOR)
 
 
+# Protected headers whose labels equal 1 and 4 in Python but not in CBOR (1 == True == 1.0):
+# the profile takes exactly the integer labels 1 and 4
+_KID = "4800000000000000" + "00"
+MISTYPED_LABELS = [
+    "a2f527" + "04" + _KID,  # {true: -8, 4: kid}
+    "a2f93c0027" + "04" + _KID,  # {1.0 (half): -8, 4: kid}
+    "a2fb3ff000000000000027" + "04" + _KID,  # {1.0 (double): -8, 4: kid}
+    "a20127" + "f94400" + _KID,  # {1: -8, 4.0: kid}
+    "a2f527" + "fb4010000000000000" + _KID,  # {true: -8, 4.0: kid}
+    "a2613127" + "6134" + _KID,  # {"1": -8, "4": kid}
+    "a2413127" + "04" + _KID,  # {h'31': -8, 4: kid}
+    "a2c10127" + "04" + _KID,  # {1(1): -8, 4: kid}
+    "a3012704" + _KID + "f501",  # {1: -8, 4: kid, true: 1}: an extra entry
+    "a3012704" + _KID + "6131" + "01",  # {1: -8, 4: kid, "1": 1}
+]
+
+
+def test_protected_header_labels_by_cbor_type():
+    for h in MISTYPED_LABELS:
+        for views in (False, True):
+            data = _build(bytes.fromhex(h))
+            e = raises(Reject, cose.decode, memoryview(data) if views else data, views)
+            check(e.reason == COSE, h)
+    check(cose.decode(_build(bytes.fromhex("a2012704" + _KID))).kid == bytes(8))
+
+
 def test_decode_with_views_matches_copies():
     data = _msg(b"abc")
     a = cose.decode(data)
