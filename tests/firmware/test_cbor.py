@@ -221,3 +221,9 @@ def test_encoder_deterministic():
     check(cbor_enc.dumps(Tag(18, [])) == b"\xd2\x80")
     check(cbor_enc.dumps(-65537) == bytes.fromhex("3a00010000"))
     check(cbor_enc.dumps(2**64 - 1) == bytes.fromhex("1bffffffffffffffff"))
+
+
+def test_decoder_fault_is_still_a_reject():
+    # the safety net of loads(): a caller only ever has to catch Reject (5 is not a buffer)
+    e = raises(Reject, cbor.loads, 5, COSE)
+    check(e.reason == COSE and e.args[0] == "CBOR decoder fault")
