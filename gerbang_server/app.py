@@ -32,6 +32,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from . import cli
 
     cli.register(app)
+    __import__("gerbang_server.dashboard").dashboard.register(app)  # staff pages, docs/DASHBOARD.md
 
     @app.get("/api/v1/health")
     def health() -> Any:

@@ -19,7 +19,7 @@ def test_migrated_schema_matches_metadata(app):
         mc = MigrationContext.configure(conn, opts={"compare_type": True})
         diff = compare_metadata(mc, db.metadata)
     assert diff == []
-    assert db.current_revision(eng) == "0001"
+    assert db.current_revision(eng) == "0003"
 
 
 def test_unique_device_seq_and_indexes(app):
@@ -53,7 +53,7 @@ def test_auto_migrate_off(database, clock):
 
             assert init_db() == 18
             assert init_db() == 18  # idempotent
-        assert db.current_revision(eng) == "0001"
+        assert db.current_revision(eng) == "0003"
     finally:
         app.extensions["gerbang_engine"].dispose()
 
