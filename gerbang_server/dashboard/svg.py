@@ -33,9 +33,9 @@ def stacked_bars(hours: Sequence[tuple[int, int]], title: str, desc: str,
     parts = [f'<svg class="chart" viewBox="0 0 {w} {h}" role="img" '
              f'aria-labelledby="chart-t chart-d" xmlns="http://www.w3.org/2000/svg">',
              f'<title id="chart-t">{escape(title)}</title><desc id="chart-d">{escape(desc)}</desc>']
-    for i in range(5):  # grid and y axis labels
-        v = top_v * i // 4
-        y = top + plot_h - plot_h * i / 4
+    for i in range(6):  # grid and y axis labels: 5 equal steps of a 1-2-5 top
+        v = top_v * i // 5
+        y = top + plot_h - plot_h * i / 5
         parts.append(f'<line class="grid" x1="{left}" x2="{w - 8}" y1="{y:.1f}" y2="{y:.1f}"/>'
                      f'<text class="axis" x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{v}'
                      '</text>')
