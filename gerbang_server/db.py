@@ -485,6 +485,14 @@ def upgrade(eng: Engine, revision: str = "head") -> None:
         command.upgrade(cfg, revision)
 
 
+def init_db(now: int) -> int:
+    """Upgrade the app's database to the newest migration and load the areas; returns the
+    area count (app start with GERBANG_AUTO_MIGRATE, and ``flask ... db-upgrade``)."""
+    upgrade(engine())
+    with begin() as conn:
+        return seed_areas(conn, now)
+
+
 def current_revision(eng: Engine) -> str | None:
     from alembic.migration import MigrationContext
 

@@ -49,10 +49,8 @@ def test_auto_migrate_off(database, clock):
         eng = app.extensions["gerbang_engine"]
         assert "areas" not in inspect(eng).get_table_names()
         with app.app_context():
-            from gerbang_server.app import init_db
-
-            assert init_db() == 18
-            assert init_db() == 18  # idempotent
+            assert db.init_db(clock()) == 18
+            assert db.init_db(clock()) == 18  # idempotent
         assert db.current_revision(eng) == "0003"
     finally:
         app.extensions["gerbang_engine"].dispose()
