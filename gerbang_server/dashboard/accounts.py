@@ -12,6 +12,7 @@ refused while locked. A successful log-in clears the count.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -55,7 +56,7 @@ class LoginRefused(Exception):
 
 
 def _user(row: Any) -> User:
-    return User(row.id, row.username, row.role, tuple(db.loads(row.areas, []) or []),
+    return User(row.id, row.username, row.role, tuple(json.loads(row.areas) if isinstance(row.areas, str) else row.areas or []),
                 hashlib.sha256(row.password_hash.encode()).hexdigest()[:16])
 
 

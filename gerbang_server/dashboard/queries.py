@@ -21,9 +21,16 @@ def visible_areas(conn: Connection, user: User) -> list[dict[str, Any]]:
     return [a for a in db.list_areas(conn) if user.may_see(a["id"])]
 
 
+def as_obj(value: Any, default: Any = None) -> Any:
+    """A JSON field as an object, whether the column holds JSON text or is a JSON type."""
+    if value is None:
+        return default
+    return db.loads(value) if isinstance(value, str | bytes) else value
+
+
 def health_of(device: dict[str, Any]) -> dict[str, int | None]:
     """The unit's last health map by name (PROTOCOL.md §6: labels 1-5)."""
-    h = db.loads(device.get("health"), {}) or {}
+    h = {str(k): v for k, v in (as_obj(device.get("health"), {}) or {}).items()}
     return {"free_heap": h.get("1"), "free_flash": h.get("2"), "dropped": h.get("3"),
             "uptime": h.get("4"), "clock": h.get("5")}
 
@@ -214,7 +221,7 @@ def recent_audit(conn: Connection, limit: int = 50) -> list[dict[str, Any]]:
     out = []
     for r in rows:
         d = dict(r._mapping)
-        d["details"] = db.loads(d["details"])
+        d["details"] = as_obj(d["details"])
         out.append(d)
     return out
 

@@ -226,7 +226,7 @@ def unit(device_id: str) -> str:
     sparks = {k: svg.sparkline([h["h"][k] for h in oldest_first], t(f"h_{k}"))
               for k in ("free_heap", "free_flash", "dropped")}
     return render_template("dashboard/unit.html", unit=state, area=a, history=history, sparks=sparks,
-                           areas=areas, now=tnow, gaps=db.loads(d["gaps"], []) or [])
+                           areas=areas, now=tnow, gaps=queries.as_obj(d["gaps"], []) or [])
 
 
 @bp.post("/units/<device_id>/edit")
