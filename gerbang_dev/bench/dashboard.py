@@ -24,7 +24,7 @@ from typing import Any
 
 from gerbang_dev.bench.server import KEK_HEX, PG_ENV, serve
 
-RECORDS = 5_000_000
+RECORDS = int(os.environ.get("GERBANG_BENCH_DASHBOARD_RECORDS", 5_000_000))  # fewer: a quick try
 DOORS = 60
 DAYS = 365
 TARGET_P95_MS = 150.0

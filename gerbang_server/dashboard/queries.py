@@ -64,10 +64,30 @@ class KeyState:
 
 
 def key_state(conn: Connection, area_id: int, now: int) -> KeyState:
-    period = current_app.config["GERBANG_KEY_ROTATION_PERIOD"]
+    """The area's key state with its acceptance windows (area page, keys page)."""
     wins = keys.windows(conn, area_id, now)
     current = next((w.row for w in wins if w.state == "current"), None)
     pending = [w.row for w in wins if w.state == "pending"]
+    return _key_state(current, pending, now, wins)
+
+
+def key_states(conn: Connection, now: int) -> dict[int, KeyState]:
+    """Every area's key state from one read of the key table (the overview; no windows):
+    the same current key as issuing uses (keys.current_key_row) and the waiting successors."""
+    by_area: dict[int, list[dict[str, Any]]] = {}
+    k = db.issuer_keys.c
+    for r in conn.execute(select(db.issuer_keys).order_by(k.activates_at, k.id)):
+        by_area.setdefault(r.area_id, []).append(dict(r._mapping))
+    out = {}
+    for area_id, rows in by_area.items():
+        pending = [r for r in rows if r["activates_at"] > now and r["revoked_at"] is None]
+        out[area_id] = _key_state(keys.current_key_row(rows, now), pending, now, [])
+    return out
+
+
+def _key_state(current: dict[str, Any] | None, pending: list[dict[str, Any]], now: int,
+               wins: list[keys.KeyWindow]) -> KeyState:
+    period = current_app.config["GERBANG_KEY_ROTATION_PERIOD"]
     if current is None:
         return KeyState(None, None, pending[0]["activates_at"] if pending else None, True, wins)
     due = current["activates_at"] + period
@@ -125,10 +145,13 @@ def overview(conn: Connection, user: User, now: int, day0: int) -> tuple[list[Ar
         if d["area_id"] in devices:
             devices[d["area_id"]].append(unit_state(d, now))
     counts = day_counts_by_area(conn, day0, day0 + DAY, ids)
+    lists = _latest_lists(conn)
+    states = key_states(conn, now)
+    no_key = KeyState(None, None, None, True)
     out, actions = [], []
     for a in areas:
-        tl = _latest_list(conn, a["id"])
-        ks = key_state(conn, a["id"], now)
+        tl = lists.get(a["id"])
+        ks = states.get(a["id"], no_key)
         s = AreaSummary(a, devices[a["id"]], tl and tl[0], tl and tl[1], ks, *counts[a["id"]])
         out.append(s)
         for u in s.units:
@@ -149,11 +172,14 @@ def overview(conn: Connection, user: User, now: int, day0: int) -> tuple[list[Ar
     return out, actions
 
 
-def _latest_list(conn: Connection, area_id: int) -> tuple[int, int] | None:
+def _latest_lists(conn: Connection) -> dict[int, tuple[int, int]]:
+    """{area: (serial, expires)} of every area's current (highest serial) trust list."""
     t = db.trustlists.c
-    row = conn.execute(select(t.serial, t.expires).where(t.area_id == area_id)
-                       .order_by(t.serial.desc()).limit(1)).first()
-    return None if row is None else (row.serial, row.expires)
+    top = (select(t.area_id, func.max(t.serial).label("serial")).group_by(t.area_id)
+           .subquery())
+    q = select(t.area_id, t.serial, t.expires).join(
+        top, (top.c.area_id == t.area_id) & (top.c.serial == t.serial))
+    return {r.area_id: (r.serial, r.expires) for r in conn.execute(q)}
 
 
 def area_units(conn: Connection, area_id: int, now: int) -> list[UnitState]:
