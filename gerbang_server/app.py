@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask, jsonify
 
-from . import admin, cli, config, db, errors, sync, trustlists
+from . import admin, cli, config, dashboard, db, errors, sync, trustlists
 from .jobs import JobTimer
 
 
@@ -25,6 +25,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(trustlists.bp)
     app.register_blueprint(sync.bp)
     cli.register(app)
+    dashboard.register(app)  # staff pages (docs/DASHBOARD.md)
 
     @app.get("/api/v1/health")
     def health() -> Any:

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select, update
 
 from . import db
+from .dashboard import counts
 
 MAX_GAPS = 64  # ranges kept in devices.gaps (admins see them); more are counted, not listed
 
@@ -93,6 +94,7 @@ def insert_records(conn: Connection, device_id: str, area_id: int, received_at: 
     """Insert the rows, skipping (device_id, seq) already stored; returns how many were new."""
     if not rows:
         return 0
+    counts.count_new(conn, device_id, area_id, rows)  # the dashboard's per-hour counts
     if conn.dialect.name == "postgresql":
         cols = list(zip(*rows, strict=True))
         result = conn.exec_driver_sql(_PG_INSERT, (device_id, area_id, received_at,
@@ -154,6 +156,7 @@ def advance(conn: Connection, device_id: str, acked: int, max_seq: int, first: i
 def finish(conn: Connection, device_id: str, **values: Any) -> None:
     """Write the sync's results to the device row (still locked by claim_counter)."""
     db.update_device(conn, device_id, **values)
+    counts.note_sync(conn, device_id, values)  # the dashboard's sync history
 
 
 def newer_bundle(conn: Connection, area_id: int, held: int) -> bytes | None:
