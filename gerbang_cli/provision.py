@@ -1,5 +1,6 @@
 """Provision a door unit over mpremote: one command, safe to re-run (docs/FIRMWARE.md).
 
+    gerbang unit provision --port /dev/ttyUSB0 ID          (the files `gerbang unit add` made)
     gerbang provision --port /dev/ttyUSB0 --config unit.json --bundle trust.bin \\
         [--device-key keys/devices/ID.key] [--arch xtensawin|x64] [--dry-run] [--no-reset]
 
@@ -33,6 +34,8 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+
+import click
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.dirname(sys.executable)
@@ -99,6 +102,22 @@ class InputError(Exception):
 
 class UnitError(Exception):
     """The unit did not answer as expected (exit 1)."""
+
+
+class PortError(UnitError):
+    """mpremote could not reach the unit on this port at all (nothing was written)."""
+
+
+# mpremote's words for a port it cannot use (mpremote/transport_serial.py, pyboard.py)
+_NO_CONNECT = ("failed to access", "could not open port", "no device found", "could not enter raw repl",
+               "no such file or directory", "permission denied", "device or resource busy",
+               "could not exclusively lock")
+
+
+def check_port(port: str) -> None:
+    """A device path that does not exist is refused before anything runs."""
+    if port.startswith("/dev/") and not os.path.exists(port):
+        raise PortError(f"{port} does not exist")
 
 
 @dataclass
@@ -257,7 +276,10 @@ class Unit:
             raise UnitError(f"mpremote: no answer from {self.port} in {self.timeout:.0f} s") \
                 from None
         if r.returncode:
-            raise UnitError(f"mpremote failed ({r.returncode}): {(r.stderr or r.stdout).strip()}")
+            text = " ".join((r.stderr or r.stdout).split())
+            if self.calls == 1 and any(k in text.lower() for k in _NO_CONNECT):
+                raise PortError(text[-300:])
+            raise UnitError(f"mpremote failed ({r.returncode}): {text[-400:]}")
         return r.stdout
 
     def survey(self, paths: list[str], dirs: list[str]) -> tuple[dict, dict]:
@@ -333,8 +355,13 @@ def _fmt_bytes(n: int) -> str:
     return f"{n} B" if n < 10240 else f"{n / 1024:.1f} KiB"
 
 
-def provision(args: argparse.Namespace, out=print) -> int:  # type: ignore[no-untyped-def]
+COPY_CHUNK = 6  # files per mpremote call: fewer calls, and a progress step per call
+
+
+def provision(args: argparse.Namespace, out=print, progress=None) -> int:  # type: ignore[no-untyped-def]
+    """progress(done_bytes, total_bytes) after each chunk of files is copied (None: quiet)."""
     t0 = time.time()
+    check_port(args.port)
     # 1-2: build and check everything before touching the unit
     cfg = validate_config(_read(args.config, "config"))
     bundle = _read(args.bundle, "bundle")
@@ -393,13 +420,22 @@ def provision(args: argparse.Namespace, out=print) -> int:  # type: ignore[no-un
         bad: list[str] = []
         while True:
             if todo or pl.remove or pl.mkdirs:
-                cmd = ["exec", PREPARE.format(remove=pl.remove, mkdirs=pl.mkdirs)]
-                for p in todo:
-                    cmd += ["+", "fs", "cp", "-f", files[p], ":" + p + TMP,
-                            "+", "exec", RENAME.format(a=p + TMP, b=p)]
-                unit.run(*cmd)
-                for p in todo:
-                    out(f"copied {p} ({os.path.getsize(files[p])} B)")
+                unit.run("exec", PREPARE.format(remove=pl.remove, mkdirs=pl.mkdirs))
+                total = sum(os.path.getsize(files[p]) for p in todo)
+                done = 0
+                for i in range(0, len(todo), COPY_CHUNK):
+                    cmd: list[str] = []
+                    for p in todo[i:i + COPY_CHUNK]:
+                        cmd += ["+"] if cmd else []
+                        cmd += ["fs", "cp", "-f", files[p], ":" + p + TMP,
+                                "+", "exec", RENAME.format(a=p + TMP, b=p)]
+                    unit.run(*cmd)
+                    for p in todo[i:i + COPY_CHUNK]:
+                        done += os.path.getsize(files[p])
+                        if progress is None:
+                            out(f"copied {p} ({os.path.getsize(files[p])} B)")
+                    if progress is not None:
+                        progress(done, total)
                 for p in pl.remove:
                     out(f"removed {p}")
             rounds += 1
@@ -442,36 +478,59 @@ def _held_bundle_is_newer(unit: Unit, path: str, cfg: dict, serial: int,
     return tl.serial if tl.serial > serial else None
 
 
-def cmd(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, out=print, progress=None) -> int:  # type: ignore[no-untyped-def]
+    """provision() with its errors as the CLI's one-line errors."""
+    from .errors import failed, refused
+
     try:
-        return provision(args)
+        return provision(args, out, progress)
     except InputError as e:
-        print(f"refused: {e}; nothing written to the unit", file=sys.stderr)
-        return 2
+        raise refused("prov.refused", detail=str(e)) from None
+    except PortError as e:
+        raise failed("unit.port", port=args.port, detail=str(e)) from None
     except UnitError as e:
-        print(f"unit error: {e}\nre-run the same command to finish the job", file=sys.stderr)
-        return 1
+        raise failed("prov.unit_error", detail=str(e)) from None
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--port", required=True, help="the unit's serial port (mpremote connect)")
-    p.add_argument("--config", required=True, help="the unit's config.json (docs/FIRMWARE.md)")
-    p.add_argument("--bundle", required=True, help="the area's trust bundle (binary)")
-    p.add_argument("--device-key", help="keys/devices/ID.key: goes onto the unit only")
-    p.add_argument("--arch", choices=ARCHES, default="xtensawin",
-                   help="mpy-cross -march (x64 for a virtual board on this machine)")
-    p.add_argument("--firmware", default=FIRMWARE, help="firmware tree (default: this checkout)")
-    p.add_argument("--mpremote", help="mpremote executable (default: next to this Python)")
-    p.add_argument("--dry-run", action="store_true", help="show what would change, write nothing")
-    p.add_argument("--no-reset", action="store_true", help="do not soft-reset the unit at the end")
-    p.set_defaults(func=cmd)
+def options(f):  # type: ignore[no-untyped-def]
+    """The options every provisioning command shares (--arch, --firmware, ...)."""
+    from .messages import t
+
+    for opt in reversed([
+        click.option("--arch", type=click.Choice(ARCHES), default="xtensawin", show_default=True,
+                     help=t("opt.arch")),
+        click.option("--firmware", default=FIRMWARE, type=click.Path(file_okay=False),
+                     help=t("opt.firmware")),
+        click.option("--mpremote", type=click.Path(dir_okay=False), help=t("opt.mpremote")),
+        click.option("--dry-run", is_flag=True, help=t("opt.dry_run")),
+        click.option("--no-reset", is_flag=True, help=t("opt.no_reset")),
+    ]):
+        f = opt(f)
+    return f
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from gerbang_cli.cli import subcommand
+def namespace(**kw) -> argparse.Namespace:  # type: ignore[no-untyped-def]
+    return argparse.Namespace(**{"device_key": None, "mpremote": None, "dry_run": False,
+                                 "no_reset": False, "firmware": FIRMWARE, "arch": "xtensawin",
+                                 **kw})
 
-    add_arguments(subcommand(subparsers, "provision", "flash and provision a door unit over "
-                             "mpremote (re-runnable)", __doc__))
+
+def commands() -> list[click.Command]:
+    from .messages import t
+
+    @click.command("provision", help=t("help.provision"))
+    @click.option("--port", required=True, help=t("opt.port"))
+    @click.option("--config", required=True, type=click.Path(exists=True, dir_okay=False),
+                  help=t("opt.unit_config"))
+    @click.option("--bundle", required=True, type=click.Path(exists=True, dir_okay=False),
+                  help=t("opt.bundle"))
+    @click.option("--device-key", type=click.Path(exists=True, dir_okay=False),
+                  help=t("opt.device_key"))
+    @options
+    def provision_cmd(**kw) -> int:  # type: ignore[no-untyped-def]
+        return run(namespace(**kw), out=click.echo)
+
+    return [provision_cmd]
 
 
 if __name__ == "__main__":
