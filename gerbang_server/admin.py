@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from gerbang_protocol import kid_of
+from gerbang_protocol import device_config, kid_of
 
 from . import auth, db, keys, trustlists
 from .config import now
@@ -23,8 +23,6 @@ from .errors import ApiError, bad_request, conflict, not_found
 bp = Blueprint("admin", __name__, url_prefix="/api/v1/admin")
 
 DEVICE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
-CONFIG_FIELDS = {"sync_interval": (10, 7 * 86400), "relay_ms": (50, 30000),
-                 "scan_debounce_ms": (0, 60000)}
 POLICY_FIELDS = {"min_doses": (0, 15), "categories": (0, 0b111110), "clock_policy": (0, 1),
                  "max_unsynced": (0, 365 * 86400), "reuse_window": (0, 86400)}
 
@@ -262,11 +260,11 @@ def patch_device(device_id: str) -> Response:
             c = data["config"]
             if c is not None and not isinstance(c, dict):
                 raise bad_request("'config' must be an object or null", "bad_field")
-            if c:
-                bad = set(c) - set(CONFIG_FIELDS)
-                if bad:
-                    raise bad_request(f"unknown config fields: {sorted(bad)}", "unknown_field")
-                c = {k: get_int(c, k, lo, hi) for k, (lo, hi) in CONFIG_FIELDS.items() if k in c}
+            if c:  # exactly what the door applies (gerbang_protocol.device_config)
+                try:
+                    c = device_config.check(c)
+                except device_config.ConfigError as e:
+                    raise bad_request(str(e), "bad_config") from None
             values["config"] = db.dumps(c) if c else None
         if "firmware" in data:
             values["firmware"] = get_str(data, "firmware", 32)
