@@ -1,7 +1,8 @@
 """`gerbang login` / `setup` / `logout`: the server address and admin token in the config file.
 
-The token is asked for with hidden input (or read from standard input with --token-stdin, for
-scripts), never taken as an argument; it is checked against the server before it is saved.
+The token is asked for with hidden input (read from standard input when that is not a terminal,
+or with --token-stdin: for scripts), never taken as an argument; it is checked against the
+server before it is saved.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ add({
 def _login(server: str | None, token_stdin: bool) -> tuple[str, str]:
     url = settings.check_url(server or click.prompt(
         t("prompt.server"), default=settings.load().get("server") or None))
-    if token_stdin:
+    if token_stdin or not sys.stdin.isatty():  # piped in: no terminal to hide it on
         tok = sys.stdin.readline().strip()
     else:
         tok = click.prompt(t("prompt.token"), hide_input=True).strip()

@@ -29,7 +29,7 @@ from .errors import failed, refused
 from .messages import add, t
 
 DAY = 86400
-TRUST_WARN_DAYS = 7
+TRUST_WARN_DAYS = 3  # the server re-signs a list 7 days before its end; 3: as its fleet warning
 CLOCK_SKEW_S = 300
 FLASH_MIN_FREE = 64 * 1024
 HEAP_MIN_FREE = 8 * 1024
