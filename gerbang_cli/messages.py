@@ -46,7 +46,7 @@ def lang() -> str:
     return _lang
 
 
-def t(key: str, **fields: Any) -> str:
+def t(key: str, /, **fields: Any) -> str:
     pair = CATALOGUE.get(key)
     if pair is None:
         return key + (" " + repr(fields) if fields else "")

@@ -153,7 +153,6 @@ add({
     "p.backlog": ("MASALAH: {n} rekaman belum terkirim: periksa WiFi dan server, lalu `gerbang unit sync-now`",
                   "PROBLEM: {n} records not sent: check WiFi and the server, then `gerbang unit sync-now`"),
     "p.dropped": ("MASALAH: {n} pindaian tidak tersimpan karena flash penuh", "PROBLEM: {n} scans were not stored (flash full)"),
-    "p.sync_never": ("MASALAH: unit belum pernah sinkron: `gerbang unit sync-now`", "PROBLEM: the unit never synced: `gerbang unit sync-now`"),
     "p.sync_failed": ("MASALAH: {fails} sinkron terakhir gagal: periksa WiFi, alamat server dan pendaftaran unit",
                       "PROBLEM: the last {fails} syncs failed: check WiFi, the server address and the unit's registration"),
     "p.staged": ("catatan: daftar kunci baru menunggu dipasang saat boot berikut",
@@ -385,11 +384,9 @@ def health(status: dict, diff: list[str], now: float, expect_id: str | None) -> 
         p.append(t("p.backlog", n=status["unacked"]))
     if status.get("dropped", 0):
         p.append(t("p.dropped", n=status["dropped"]))
-    if status.get("server"):
-        if not status.get("sync_counter"):
-            p.append(t("p.sync_never"))
-        elif status.get("sync_fails"):
-            p.append(t("p.sync_failed", fails=status["sync_fails"]))
+    # never synced is no problem by itself (a fresh unit): its clock and list say what matters
+    if status.get("server") and status.get("sync_fails"):
+        p.append(t("p.sync_failed", fails=status["sync_fails"]))
     return p
 
 
