@@ -361,7 +361,6 @@ COPY_CHUNK = 6  # files per mpremote call: fewer calls, and a progress step per 
 def provision(args: argparse.Namespace, out=print, progress=None) -> int:  # type: ignore[no-untyped-def]
     """progress(done_bytes, total_bytes) after each chunk of files is copied (None: quiet)."""
     t0 = time.time()
-    check_port(args.port)
     # 1-2: build and check everything before touching the unit
     cfg = validate_config(_read(args.config, "config"))
     bundle = _read(args.bundle, "bundle")
@@ -370,6 +369,7 @@ def provision(args: argparse.Namespace, out=print, progress=None) -> int:  # typ
         out(f"warning: the bundle's trust list expired at {tl.expires} (this laptop's clock): "
             "the unit will deny every scan until it syncs a newer one")
     key = read_device_key(args.device_key, cfg["device_id"]) if args.device_key else None
+    check_port(args.port)  # after the inputs: a refused input says so first
     trust_path = "/" + cfg.get("trust_path", "trust.bin")
     unit = Unit(args.port, args.mpremote)
     with tempfile.TemporaryDirectory(prefix="gerbang-provision-") as tmp:
