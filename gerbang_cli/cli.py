@@ -143,6 +143,9 @@ def main(argv: list[str] | None = None) -> int:
     if not messages.choose(lang):
         click.echo(t("usage.bad_lang", lang=lang, langs=", ".join(messages.LANGS)), err=True)
         return 2
+    from . import click_text
+
+    click_text.install()
     if threading_main():
         signal.signal(signal.SIGTERM, _on_sigterm)
     try:
@@ -152,6 +155,9 @@ def main(argv: list[str] | None = None) -> int:
     except CliError as e:
         click.echo(f"gerbang: {e.text()}", err=True)
         return e.status
+    except click.exceptions.NoArgsIsHelpError as e:
+        click.echo(e.ctx.get_help() if e.ctx is not None else e.message)  # `gerbang`: the help
+        return 0
     except click.UsageError as e:
         click.echo(_usage_line(e), err=True)
         return 2
