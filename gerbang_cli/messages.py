@@ -88,6 +88,19 @@ CATALOGUE: dict[str, tuple[str, str]] = {
 }
 
 
+# gettext style for the lower layers (provisioning): the English template is the key.
+ID_TEXT: dict[str, str] = {}
+
+
+def tr(template: str, /, **fields: Any) -> str:
+    """The English template in the chosen language, formatted."""
+    text = ID_TEXT.get(template, template) if _lang == "id" else template
+    try:
+        return text.format(**fields)
+    except (KeyError, IndexError, ValueError):
+        return template.format(**fields)
+
+
 def add(entries: dict[str, tuple[str, str]]) -> None:
     """Modules add their own entries next to the code that uses them."""
     CATALOGUE.update(entries)

@@ -148,7 +148,7 @@ def test_technician_flow_from_the_readme(lab, blank_board, tmp_path) -> None:
             started()  # the unit boots into the firmware
             again = run(cmd)  # re-runnable: nothing to copy
             assert again.returncode == 0, again.stderr
-            assert "nothing copied" in again.stdout or "0 copied" in again.stdout, again.stdout
+            assert "tidak ada yang disalin" in again.stdout, again.stdout
             started()
         elif job == "unit check":
             assert f"unit {device} sehat" in r.stdout, r.stdout + r.stderr
