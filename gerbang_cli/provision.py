@@ -278,7 +278,10 @@ class Unit:
             raise UnitError(tr("mpremote: no answer from {port} in {s:.0f} s", port=self.port,
                                s=self.timeout)) from None
         if r.returncode:
-            text = " ".join((r.stderr or r.stdout).split())
+            raw = (r.stderr or r.stdout).strip()
+            if "Traceback" in raw:  # the unit's own traceback: its last line says what failed
+                raw = tr("the unit answered: {line}", line=raw.splitlines()[-1].strip())
+            text = " ".join(raw.split())
             if self.calls == 1 and any(k in text.lower() for k in _NO_CONNECT):
                 raise PortError(text[-300:])
             raise UnitError(f"mpremote failed ({r.returncode}): {text[-400:]}")
@@ -389,6 +392,7 @@ ID_TEXT.update({
     "{fw}: not a firmware tree (gerbang/, board/)": "{fw}: bukan folder firmware (gerbang/, board/)",
     "{fw}: no main.py": "{fw}: tidak ada main.py",
     "{port} does not exist": "{port} tidak ada",
+    "the unit answered: {line}": "jawaban unit: {line}",
     "mpremote: no answer from {port} in {s:.0f} s": "mpremote: tidak ada jawaban dari {port} dalam {s:.0f} s",
     "unexpected answer to the file survey: {out!r}": "jawaban survei berkas tak terduga: {out!r}",
     "soft reset: {e} (files are in place and verified)":

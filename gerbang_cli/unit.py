@@ -155,6 +155,8 @@ add({
     "p.dropped": ("MASALAH: {n} pindaian tidak tersimpan karena flash penuh", "PROBLEM: {n} scans were not stored (flash full)"),
     "p.sync_failed": ("MASALAH: {fails} sinkron terakhir gagal: periksa WiFi, alamat server dan pendaftaran unit",
                       "PROBLEM: the last {fails} syncs failed: check WiFi, the server address and the unit's registration"),
+    "p.unprovisioned": ("MASALAH: unit belum dipasang (tidak ada config.json): `gerbang unit add`, lalu `gerbang unit provision`",
+                        "PROBLEM: the unit is not provisioned (no config.json): `gerbang unit add`, then `gerbang unit provision`"),
     "p.staged": ("catatan: daftar kunci baru menunggu dipasang saat boot berikut",
                  "note: a new trust list waits to be installed at the next boot"),
     "p.device": ("MASALAH: unit melaporkan id {has}, diharapkan {want}", "PROBLEM: the unit reports id {has}, expected {want}"),
@@ -403,6 +405,12 @@ def check_unit(port: str, arch: str, firmware: str, mpremote: str | None, device
     s = found[-1]
     now = time.time()
     restart(unit, no_reset)
+    if "unprovisioned" in s:  # a blank unit: nothing else to read
+        problems = ([t("p.fw", n=len(diff))] if diff else []) + [t("p.unprovisioned")]
+        for p in problems:
+            click.echo(p, err=True)
+        click.echo(t("chk.problems", n=len(problems), id=port), err=True)
+        return 1
 
     def line(key: str, value: Any) -> None:
         click.echo(t("chk.line", key=t(key), value=value))

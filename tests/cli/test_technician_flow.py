@@ -112,6 +112,13 @@ def test_technician_flow_from_the_readme(lab, blank_board, tmp_path) -> None:
         e = ev.wait(lambda e: e["ev"] == "start", timeout)
         assert e is not None, _console(vb)
 
+    # before the README: a blank unit is reported unhealthy, one line per problem, exit 1
+    r = run(["gerbang", "unit", "check", "--port", port, "--arch", "x64"])
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert [ln.split(":")[0] for ln in lines[:-1]] == ["MASALAH", "MASALAH"], lines
+    assert "firmware" in lines[0] and "config.json" in lines[1] and "2 masalah" in lines[-1]
+
     device = None
     for cmd in readme_commands():
         cmd = [{README_PORT: port, README_SERVER: lab.url}.get(a, a) for a in cmd]
