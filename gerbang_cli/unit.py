@@ -53,6 +53,8 @@ add({
     "opt.unit_area": ("area unit (1..18)", "the unit's area (1..18)"),
     "opt.unit_id": ("id unit (bawaan: gb-AA-NNNN berikutnya di area)",
                     "device id (default: the next gb-AA-NNNN in the area)"),
+    "opt.expect_id": ("id unit yang diharapkan (masalah bila unit melaporkan yang lain)",
+                      "the device id expected (a problem when the unit reports another)"),
     "opt.units_dir": ("folder berkas unit (bawaan units/)", "folder of unit files (default units/)"),
     "opt.wifi_ssid": ("SSID WiFi unit (kuncinya diminta tersembunyi, atau GERBANG_WIFI_KEY)",
                       "the unit's WiFi SSID (its key is asked hidden, or GERBANG_WIFI_KEY)"),
@@ -574,7 +576,7 @@ def commands() -> list[click.Command]:
 
     @unit.command("check", help=t("help.unit.check"))
     @port_opt
-    @click.option("--device", help=t("opt.unit_id"))
+    @click.option("--device", help=t("opt.expect_id"))
     @arch_opt
     @fw_opt
     @mp_opt
