@@ -331,13 +331,18 @@ def cmd_demo(a: argparse.Namespace) -> int:
         shutil.rmtree(base, ignore_errors=True)
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    from gerbang_cli.cli import subcommand
+def register():  # type: ignore[no-untyped-def]
+    """The `gerbang demo` click command (entry point gerbang.dev_commands)."""
+    import click
 
-    p = subcommand(sub, "demo", "virtual door units syncing with a real server", __doc__)
-    p.add_argument("--units", type=int, default=3, choices=(1, 2, 3), help="door units (areas)")
-    p.add_argument("--keep", metavar="DIR", help="work in DIR and keep it (default: temp dir)")
-    p.set_defaults(func=cmd_demo)
+    @click.command("demo", help=__doc__, short_help="virtual door units syncing with a server")
+    @click.option("--units", type=click.IntRange(1, 3), default=3, help="door units (areas)")
+    @click.option("--keep", metavar="DIR", type=click.Path(file_okay=False),
+                  help="work in DIR and keep it (default: temp dir)")
+    def demo(units: int, keep: str | None) -> int:
+        return cmd_demo(argparse.Namespace(units=units, keep=keep))
+
+    return demo
 
 
 if __name__ == "__main__":

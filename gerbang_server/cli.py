@@ -27,9 +27,19 @@ def _fail(message: str) -> None:
     raise click.ClickException(message)
 
 
+def _read(path: str) -> bytes:
+    """A file's bytes; one line and exit 2 when it cannot be read (a bad argument)."""
+    try:
+        return Path(path).read_bytes()
+    except OSError as e:
+        err = click.ClickException(f"cannot read {path}: {e.strerror}; give the file's path")
+        err.exit_code = 2
+        raise err from None
+
+
 def read_private_key(path: str) -> Ed25519PrivateKey:
     """A 32-byte seed file, 64 hex digits, or a PKCS#8 PEM."""
-    data = Path(path).read_bytes()
+    data = _read(path)
     if data.lstrip().startswith(b"-----BEGIN"):
         key = serialization.load_pem_private_key(data, password=None)
         if not isinstance(key, Ed25519PrivateKey):
@@ -45,7 +55,7 @@ def read_private_key(path: str) -> Ed25519PrivateKey:
 
 
 def read_bytes_or_hex(path: str) -> bytes:
-    data = Path(path).read_bytes()
+    data = _read(path)
     text = data.strip()
     if text and re.fullmatch(rb"[0-9a-fA-F]+", text) and len(text) % 2 == 0:
         return bytes.fromhex(text.decode())

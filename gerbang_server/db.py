@@ -79,7 +79,7 @@ devices = Table(
     Column("max_seq", BigInteger, nullable=False, default=0),  # highest seq stored
     Column("gaps", JSONDoc),  # list of [first, last] missing seq ranges above acked_seq
     Column("trust_serial", BigInteger, nullable=False, default=0),  # serial the device holds
-    Column("config", JSONDoc),  # sync response config {"sync_interval": s, ...}
+    Column("config", JSONDoc),  # device config {"sync_interval_s": s, ...} (gerbang_protocol.device_config)
 )
 
 # Per-area issuer keys. Private seeds are AES-GCM encrypted under the KEK (server/keys.py).

@@ -16,6 +16,8 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select, update
 
+from gerbang_protocol import device_config
+
 from . import db
 from .dashboard import counts
 
@@ -70,18 +72,10 @@ def claim_counter(conn: Connection, device_id: str, counter: int) -> DeviceState
                        row.last_sync_at)
 
 
-# Sync response config map labels (docs/PROTOCOL.md §6); the admin API stores names.
-CONFIG_LABELS = {"sync_interval": 1, "relay_ms": 2, "scan_debounce_ms": 3}
-
-
 def config_labels(config: dict[str, Any] | None) -> dict[int, int]:
-    """The device's stored config (names, or label digits) as the response's {label: value}."""
-    out: dict[int, int] = {}
-    for k, v in (config or {}).items():
-        label = CONFIG_LABELS.get(k) or (int(k) if str(k).isdigit() else None)
-        if label is not None and type(v) is int and v >= 0:
-            out[label] = v
-    return out
+    """The device's stored config (names) as the response's {label: value}: only what the door
+    applies (gerbang_protocol.device_config)."""
+    return device_config.labels(config)
 
 
 def record_rows(records: bytes) -> list[tuple[int, int, int, int, int, int, bytes, bytes]]:

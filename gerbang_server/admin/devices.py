@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from gerbang_protocol import kid_of
+from gerbang_protocol import device_config, kid_of
 
 from .. import auth, db
 from ..config import now
@@ -18,8 +18,6 @@ from ..lookup import require_area, require_device
 bp = Blueprint("devices", __name__)
 
 DEVICE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
-CONFIG_FIELDS = {"sync_interval": (10, 7 * 86400), "relay_ms": (50, 30000),
-                 "scan_debounce_ms": (0, 60000)}
 
 
 def device_json(d: dict[str, Any]) -> dict[str, Any]:
@@ -89,11 +87,11 @@ def patch_device(device_id: str) -> Response:
             c = data["config"]
             if c is not None and not isinstance(c, dict):
                 raise bad_request("'config' must be an object or null", "bad_field")
-            if c:
-                bad = set(c) - set(CONFIG_FIELDS)
-                if bad:
-                    raise bad_request(f"unknown config fields: {sorted(bad)}", "unknown_field")
-                c = {k: get_int(c, k, lo, hi) for k, (lo, hi) in CONFIG_FIELDS.items() if k in c}
+            if c:  # exactly what the door applies (gerbang_protocol.device_config)
+                try:
+                    c = device_config.check(c)
+                except device_config.ConfigError as e:
+                    raise bad_request(str(e), "bad_config") from None
             values["config"] = c or None
         if "firmware" in data:
             values["firmware"] = get_str(data, "firmware", 32)

@@ -146,7 +146,7 @@ def test_bundle_only_when_server_serial_is_higher(door, area_ready):
 
 
 def test_config_from_the_device_row(door, area_ready, client, auth):
-    cfg = {"sync_interval": 600, "relay_ms": 800, "scan_debounce_ms": 1500}
+    cfg = {"sync_interval_s": 600, "relay_ms": 800, "scan_debounce_ms": 1500}
     r = client.patch("/api/v1/admin/devices/door-1", json={"config": cfg}, headers=auth)
     assert r.status_code == 200, r.get_json()
     assert ok(door.sync(), area_ready).config == {1: 600, 2: 800, 3: 1500}
