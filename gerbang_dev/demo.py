@@ -198,9 +198,18 @@ class Lab:
             after = page["next_after"]
 
     # -- units --
-    def add_unit(self, device_id: str, area: int, **cfg_extra: Any) -> Unit:
+    def signer_key(self) -> Any:
+        """The trust-list signer's private key (what the server signs answers with)."""
+        from gerbang_protocol.keys import load_private_key
+
+        with open(os.path.join(self.keys, "signer.key")) as f:
+            return load_private_key(bytes.fromhex(f.read().strip()))
+
+    def add_unit(self, device_id: str, area: int, server: str | None = None,
+                 **cfg_extra: Any) -> Unit:
         """Device key (`gerbang keys device`), registered through the admin API, a blank
-        virtual board provisioned with `gerbang provision --arch x64`; waits for the scan path."""
+        virtual board provisioned with `gerbang provision --arch x64`; waits for the scan path.
+        `server`: the URL the unit syncs with (default the lab's; e.g. a fault proxy's)."""
         from gerbang_dev.scanner_emulator import ScannerEmulator
         from gerbang_dev.virtual_board import VirtualBoard, create
 
@@ -211,7 +220,7 @@ class Lab:
                                                 "public_key": f.read().strip()})
         with open(os.path.join(ROOT, "firmware", "config.example.json")) as f:
             cfg = json.load(f)
-        cfg.update(device_id=device_id, area=area, root_pub=self.root_pub, server=self.url,
+        cfg.update(device_id=device_id, area=area, root_pub=self.root_pub, server=server or self.url,
                    relay_ms=200, idle_ms=20, scan_debounce_ms=300,
                    sync_interval_s=self.sync_interval_s, **cfg_extra)
         home = os.path.join(self.base, device_id)
