@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -40,10 +41,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if app.config["GERBANG_AUTO_MIGRATE"]:
         with app.app_context():
             init_db()
-    if app.config["GERBANG_JOBS_IN_PROCESS"]:
-        from .jobs import JobTimer
+    # The server keeps its lists and keys current itself (gerbang_server/jobs.py): on by
+    # default; a TESTING app runs it only when its config or the environment asks.
+    asked = "GERBANG_JOBS_IN_PROCESS" in (test_config or {}) or \
+        "GERBANG_JOBS_IN_PROCESS" in os.environ
+    from .jobs import start_in_process
 
-        app.extensions["gerbang_jobs"] = JobTimer(app, app.config["GERBANG_JOBS_INTERVAL"]).start()
+    start_in_process(app, app.config["GERBANG_JOBS_IN_PROCESS"] and (asked or not app.testing))
     return app
 
 
