@@ -19,7 +19,11 @@ Modes (set `proxy.mode` between syncs; `pass` forwards untouched):
 - `old_list`: the server's answer with `old_bundle` in it, signed with the real signer (a
   server restored from an old backup);
 - `truncated_bundle`: the server's answer with its bundle cut in half, signed with the real
-  signer (the signature is good, the list is not).
+  signer (the signature is good, the list is not);
+- `inject_bundle`: the server's answer carrying `bundle` (e.g. a list too large for the
+  server to publish), signed with the real signer;
+- `time_back`: the server's answer with its time `time_back` seconds in the past, signed with
+  the real signer (a server whose clock jumped backwards).
 """
 
 from __future__ import annotations
@@ -36,7 +40,8 @@ from gerbang_protocol import cbor
 from gerbang_protocol.cose import decode_sign1, sign1
 
 MODES = ("pass", "slow", "status500", "status503", "cut_after_request", "cut_mid_answer",
-         "forged", "replay", "other_device", "old_list", "truncated_bundle")
+         "forged", "replay", "other_device", "old_list", "truncated_bundle", "inject_bundle",
+         "time_back")
 _MAX = 1 << 20
 
 
@@ -106,6 +111,8 @@ class FaultProxy:
         self.delay = delay
         self.mode = "pass"
         self.old_bundle: bytes | None = None
+        self.bundle: bytes | None = None
+        self.time_back = 2 * 86400
         self.other_device = "gb-other-0001"
         self.forger = Ed25519PrivateKey.generate()  # another server's key
         self.requests: list[Seen] = []
@@ -215,6 +222,12 @@ class FaultProxy:
             if self.old_bundle is None:
                 raise ValueError("old_list: set old_bundle first")
             m[6] = self.old_bundle
+        elif mode == "inject_bundle":
+            if self.bundle is None:
+                raise ValueError("inject_bundle: set bundle first")
+            m[6] = self.bundle
+        elif mode == "time_back":
+            m[3] -= self.time_back
         elif mode == "truncated_bundle":
             if 6 not in m:
                 raise ValueError("truncated_bundle: the server's answer carries no bundle")
