@@ -19,6 +19,8 @@ from gerbang_protocol import load_private_key
 from . import auth, db, keys, trustlists
 from .config import now
 from .errors import ApiError
+from .issuing import issue, revoke_certificate
+from .jobs import run_jobs
 
 
 def _fail(message: str) -> None:
@@ -66,9 +68,7 @@ def register(app: Flask) -> None:
     @app.cli.command("db-upgrade")
     def db_upgrade() -> None:
         """Upgrade the database schema to the newest migration and load the 18 areas."""
-        from .app import init_db
-
-        n = init_db()
+        n = db.init_db(now())
         click.echo(f"database at revision {db.current_revision(db.engine())}, {n} areas")
 
     @app.cli.command("create-token")
@@ -110,8 +110,6 @@ def register(app: Flask) -> None:
     @app.cli.command("run-jobs")
     def run_jobs_cmd() -> None:
         """Due key rotations and trust-list re-signing for every area (run from cron)."""
-        from .jobs import run_jobs
-
         report = run_jobs()
         with db.begin() as conn:
             db.audit(conn, report["now"], "cli", "jobs.run", None, None,
@@ -163,8 +161,6 @@ def register(app: Flask) -> None:
     @click.option("--reason", default=None)
     def revoke_cert(cti: str, reason: str | None) -> None:
         """Revoke the certificate with id CTI (32 hex digits); re-sign its area's list."""
-        from .issuing import revoke_certificate
-
         if not re.fullmatch(r"[0-9a-fA-F]{32}", cti):
             _fail("CTI must be 32 hex digits")
         t = now()
@@ -188,8 +184,6 @@ def register(app: Flask) -> None:
     def issue_cmd(area: int, category: int, doses: int, valid_days: int | None,
                   areas_opt: str | None, as_json: bool) -> None:
         """Issue a certificate for AREA with its newest key; prints the QR text."""
-        from .issuing import issue
-
         try:
             areas = [int(a) for a in areas_opt.split(",")] if areas_opt else None
         except ValueError:
