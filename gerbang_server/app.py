@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask, Response, jsonify, request
 
 from . import admin, cli, config, db, errors, sync, trustlists
+from .inputs import CONVERTERS
 from .jobs import JobTimer
+
+ADMIN_PREFIX = "/api/v1/admin"
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -20,6 +23,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["gerbang_engine"] = db.make_engine(app.config["DATABASE_URL"],
                                                       app.config["GERBANG_DB_SCHEMA"])
     errors.register(app)
+    app.url_map.converters.update(CONVERTERS)  # before any route is added
+    app.after_request(_security_headers)
 
     app.register_blueprint(admin.blueprint())
     app.register_blueprint(trustlists.bp)
@@ -36,3 +41,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if app.config["GERBANG_JOBS_IN_PROCESS"]:
         app.extensions["gerbang_jobs"] = JobTimer(app, app.config["GERBANG_JOBS_INTERVAL"]).start()
     return app
+
+
+def _security_headers(resp: Response) -> Response:
+    """Every answer: no content sniffing. Admin answers carry certificate texts and audit
+    entries: never stored by a cache."""
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    if request.path == ADMIN_PREFIX or request.path.startswith(ADMIN_PREFIX + "/"):
+        resp.headers["Cache-Control"] = "no-store"
+    return resp
