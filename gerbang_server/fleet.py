@@ -25,7 +25,7 @@ def fleet_health(t: int) -> dict[str, Any]:
             if last is None or t - last >= stale_after:
                 stale.append({"id": d["id"], "area": d["area_id"], "last_sync_at": last,
                               "age": None if last is None else t - last,
-                              "firmware": d["firmware"], "health": db.loads(d["health"])})
+                              "firmware": d["firmware"], "health": d["health"]})
         lists, no_key = [], []
         for a in db.list_areas(conn):
             tl = db.latest_trustlist(conn, a["id"])

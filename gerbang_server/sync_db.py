@@ -66,7 +66,7 @@ def claim_counter(conn: Connection, device_id: str, counter: int) -> DeviceState
     if row is None:
         return None
     return DeviceState(device_id, row.area_id, row.acked_seq, row.max_seq,
-                       db.loads(row.gaps) or [], config_labels(db.loads(row.config)),
+                       row.gaps or [], config_labels(row.config),
                        row.last_sync_at)
 
 

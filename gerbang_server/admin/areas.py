@@ -22,7 +22,7 @@ POLICY_FIELDS = {"min_doses": (0, 15), "categories": (0, 0b111110), "clock_polic
 
 def area_json(conn: Connection, area: dict[str, Any]) -> dict[str, Any]:
     return {"id": area["id"], "slug": area["slug"], "name": area["name"],
-            "policy": {**db.DEFAULT_POLICY, **db.loads(area["policy"], {})},
+            "policy": {**db.DEFAULT_POLICY, **(area["policy"] or {})},
             "trustlist": trustlists.summary(db.latest_trustlist(conn, area["id"]))}
 
 
@@ -61,7 +61,7 @@ def patch_area(area_id: int) -> Response:
             bad = set(p) - set(POLICY_FIELDS)
             if bad:
                 raise bad_request(f"unknown policy fields: {sorted(bad)}", "unknown_field")
-            policy = {**db.DEFAULT_POLICY, **db.loads(area["policy"], {})}
+            policy = {**db.DEFAULT_POLICY, **(area["policy"] or {})}
             for k, (lo, hi) in POLICY_FIELDS.items():
                 if k in p:
                     policy[k] = get_int(p, k, lo, hi)

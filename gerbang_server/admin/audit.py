@@ -16,6 +16,4 @@ def audit_log() -> Response:
     limit = query_int("limit", 1, 1000) or 100
     with db.begin() as conn:
         rows = db.list_audit(conn, after, limit)
-    for r in rows:
-        r["details"] = db.loads(r["details"])
     return jsonify({"entries": rows, "next_after": rows[-1]["id"] if len(rows) == limit else None})

@@ -26,10 +26,10 @@ def device_json(d: dict[str, Any]) -> dict[str, Any]:
     return {"id": d["id"], "area": d["area_id"], "public_key": d["public_key"].hex(),
             "kid": d["kid"].hex(), "state": d["state"], "firmware": d["firmware"],
             "registered_at": d["registered_at"], "retired_at": d["retired_at"],
-            "last_sync_at": d["last_sync_at"], "health": db.loads(d["health"]),
+            "last_sync_at": d["last_sync_at"], "health": d["health"],
             "acked_seq": d["acked_seq"], "max_seq": d["max_seq"],
-            "gaps": db.loads(d["gaps"], []), "trust_serial": d["trust_serial"],
-            "config": db.loads(d["config"])}
+            "gaps": d["gaps"] or [], "trust_serial": d["trust_serial"],
+            "config": d["config"]}
 
 
 @bp.get("/devices")
@@ -94,7 +94,7 @@ def patch_device(device_id: str) -> Response:
                 if bad:
                     raise bad_request(f"unknown config fields: {sorted(bad)}", "unknown_field")
                 c = {k: get_int(c, k, lo, hi) for k, (lo, hi) in CONFIG_FIELDS.items() if k in c}
-            values["config"] = db.dumps(c) if c else None
+            values["config"] = c or None
         if "firmware" in data:
             values["firmware"] = get_str(data, "firmware", 32)
         if values:

@@ -83,7 +83,7 @@ def create_user(conn: Connection, username: str, password: str, role: str,
         raise ValueError(f"user {username} already exists")
     conn.execute(insert(db.dashboard_users).values(
         username=username, password_hash=generate_password_hash(password, method="scrypt"),
-        role=role, areas=db.dumps(sorted(set(areas))) if areas else None, created_at=now))
+        role=role, areas=sorted(set(areas)) if areas else None, created_at=now))
     db.audit(conn, now, "cli", "user.create", username, None,
              {"role": role, "areas": sorted(set(areas))})
     return get_user_by_name(conn, username)  # type: ignore[return-value]

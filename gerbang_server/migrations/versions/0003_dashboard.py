@@ -2,14 +2,14 @@
 records already stored), sync history.
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0003"
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
@@ -21,7 +21,7 @@ def upgrade() -> None:
         sa.Column("username", sa.String(length=64), nullable=False),
         sa.Column("password_hash", sa.String(length=255), nullable=False),
         sa.Column("role", sa.String(length=16), nullable=False),
-        sa.Column("areas", sa.Text(), nullable=True),
+        sa.Column("areas", sa.JSON(), nullable=True),
         sa.Column("created_at", sa.BigInteger(), nullable=False),
         sa.Column("disabled_at", sa.BigInteger(), nullable=True),
         sa.PrimaryKeyConstraint("id"),
@@ -55,7 +55,7 @@ def upgrade() -> None:
         sa.Column("firmware", sa.String(length=32), nullable=True),
         sa.Column("trust_serial", sa.BigInteger(), nullable=True),
         sa.Column("acked_seq", sa.BigInteger(), nullable=True),
-        sa.Column("health", sa.Text(), nullable=True),
+        sa.Column("health", sa.JSON(), nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_device_syncs_device_at", "device_syncs", ["device_id", "at"],
