@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -33,6 +34,29 @@ from gerbang_dev.virtual_board import EventLog
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KEK = "6b" * 32
+
+
+CLOCK_ENV = "GERBANG_DEV_CLOCK_FILE"
+APP = "gerbang_dev.demo:shifted_app()"  # what gunicorn and the flask CLI of a Lab load
+RTC_RESET = 946684800  # 2000-01-01: the ESP32's RTC after a power loss
+
+
+def shifted_app() -> Any:
+    """The real server app (gerbang_server.create_app) whose clock is the host's plus the
+    seconds in the file named by $GERBANG_DEV_CLOCK_FILE, read at every call: a Lab moves the
+    server's time (simulated days) while gunicorn runs."""
+    from gerbang_server import create_app
+
+    path = os.environ.get(CLOCK_ENV, "")
+
+    def clock() -> float:
+        try:
+            with open(path) as f:
+                return time.time() + float(f.read().strip() or 0)
+        except (OSError, ValueError):
+            return time.time()
+
+    return create_app({"GERBANG_NOW": clock})
 
 
 def _reason_names() -> dict[int, str]:
@@ -70,14 +94,58 @@ class Unit:
     def sync_now(self) -> dict:
         """Ask for a sync as the app's hook does (the marker in RTC memory, then a reset) and
         wait for the sync boot's result and the scan path to be back."""
-        with open(os.path.join(self.vb.dir, "rtc.bin"), "rb") as f:
-            rtc = f.read()
+        try:
+            with open(os.path.join(self.vb.dir, "rtc.bin"), "rb") as f:
+                rtc = f.read()
+        except FileNotFoundError:
+            rtc = b""  # RTC memory empty (power loss, never synced since)
+        # the marker goes after the TimeKeeper's 12-byte record; an empty RTC memory gets 12
+        # zero bytes there (an invalid record, ignored as such). The firmware's own hook does
+        # not pad: see tests/e2e/test_field_time.py (xfail)
         with open(os.path.join(self.vb.dir, "rtc.bin"), "wb") as f:
-            f.write(rtc[:12] + b"S")
+            f.write(rtc[:12].ljust(12, b"\0") + b"S")
         self.vb.proc.terminate()  # the launcher boots it again, RTC memory kept
         s = self.wait("sync", 60)
         self.wait("start", 60)
         return s
+
+    def clock_offset(self) -> int:
+        """Seconds the unit's RTC runs ahead of the host clock (the board's clock_offset)."""
+        try:
+            with open(os.path.join(self.vb.dir, "clock_offset")) as f:
+                return int(f.read())
+        except (OSError, ValueError):
+            with open(os.path.join(self.vb.dir, "board.json")) as f:
+                return int(json.load(f).get("clock_offset", 0))
+
+    def advance_clock(self, seconds: int) -> None:
+        """Move the unit's RTC on by `seconds` and reset it (RTC memory kept): days pass."""
+        with open(os.path.join(self.vb.dir, "clock_offset"), "w") as f:
+            f.write(str(self.clock_offset() + seconds))
+        self.vb.proc.terminate()
+        self.wait("start", 60)
+
+    def power_cycle(self) -> None:
+        """Power off and on: RTC memory and RTC time are lost (the RTC restarts at 2000-01-01),
+        the flash keeps the time floor, the scan log, the list. Waits for the scan path."""
+        from gerbang_dev.scanner_emulator import ScannerEmulator
+        from gerbang_dev.virtual_board import VirtualBoard
+
+        old = self.vb
+        self.stop()
+        time.sleep(0.1)
+        p = old.proc  # the launcher may have booted it once more while stopping: end that too
+        if p is not None and p.poll() is None:
+            os.killpg(p.pid, signal.SIGTERM)
+            p.wait(10)
+        home = os.path.dirname(self.vb.dir)
+        self.vb = VirtualBoard(self.vb.dir, heap=self.vb.heap, time_unix=RTC_RESET,
+                               synced=False, log=os.path.join(home, "console.log"))
+        self.vb.start()
+        self.em = ScannerEmulator(self.vb.paths["scanner"],
+                                  line=os.path.join(self.vb.dir, "uart_baud"))
+        self.ev = EventLog(os.path.join(self.vb.dir, "events.jsonl"))
+        self.wait("start", 60)
 
     def console(self) -> str:
         p = os.path.join(os.path.dirname(self.vb.dir), "console.log")
@@ -101,7 +169,9 @@ class Lab:
         self.sync_interval_s = sync_interval_s
         self.keys = os.path.join(base, "keys")
         self.db = os.path.join(base, "gerbang.sqlite3")
+        self.clock_file = os.path.join(base, "server_clock_offset")
         self.env = {**os.environ, "DATABASE_URL": "sqlite:///" + self.db, "GERBANG_KEK": KEK,
+                    CLOCK_ENV: self.clock_file,
                     "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
         self.env.pop("GERBANG_DB_SCHEMA", None)
         self.proc: subprocess.Popen[bytes] | None = None
@@ -122,7 +192,7 @@ class Lab:
         return self._run("-m", "gerbang_cli.cli", *args)
 
     def flask(self, *args: str) -> str:
-        return self._run("-m", "flask", "--app", "gerbang_server", *args)
+        return self._run("-m", "flask", "--app", APP, *args)
 
     def start_server(self) -> None:
         from gerbang_dev.bench.server import free_port
@@ -147,7 +217,7 @@ class Lab:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--workers", "2", "--worker-class", "gthread",
              "--threads", "2", "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
-             "gerbang_server:create_app()"], cwd=ROOT, env={**self.env, "GERBANG_AUTO_MIGRATE": "0"},
+             APP], cwd=ROOT, env={**self.env, "GERBANG_AUTO_MIGRATE": "0"},
             stdout=log, stderr=log)
         log.close()
         deadline = time.monotonic() + 30
@@ -163,6 +233,18 @@ class Lab:
             if time.monotonic() > deadline:
                 raise RuntimeError("the server did not answer within 30 s")
             time.sleep(0.1)
+
+    def server_offset(self) -> float:
+        try:
+            with open(self.clock_file) as f:
+                return float(f.read().strip() or 0)
+        except (OSError, ValueError):
+            return 0.0
+
+    def advance_server(self, seconds: int) -> None:
+        """Move the server's clock on (every worker reads the offset file at each call)."""
+        with open(self.clock_file, "w") as f:
+            f.write(str(self.server_offset() + seconds))
 
     def api(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
@@ -198,9 +280,18 @@ class Lab:
             after = page["next_after"]
 
     # -- units --
-    def add_unit(self, device_id: str, area: int, **cfg_extra: Any) -> Unit:
+    def signer_key(self) -> Any:
+        """The trust-list signer's private key (what the server signs answers with)."""
+        from gerbang_protocol.keys import load_private_key
+
+        with open(os.path.join(self.keys, "signer.key")) as f:
+            return load_private_key(bytes.fromhex(f.read().strip()))
+
+    def add_unit(self, device_id: str, area: int, server: str | None = None,
+                 **cfg_extra: Any) -> Unit:
         """Device key (`gerbang keys device`), registered through the admin API, a blank
-        virtual board provisioned with `gerbang provision --arch x64`; waits for the scan path."""
+        virtual board provisioned with `gerbang provision --arch x64`; waits for the scan path.
+        `server`: the URL the unit syncs with (default the lab's; e.g. a fault proxy's)."""
         from gerbang_dev.scanner_emulator import ScannerEmulator
         from gerbang_dev.virtual_board import VirtualBoard, create
 
@@ -211,7 +302,7 @@ class Lab:
                                                 "public_key": f.read().strip()})
         with open(os.path.join(ROOT, "firmware", "config.example.json")) as f:
             cfg = json.load(f)
-        cfg.update(device_id=device_id, area=area, root_pub=self.root_pub, server=self.url,
+        cfg.update(device_id=device_id, area=area, root_pub=self.root_pub, server=server or self.url,
                    relay_ms=200, idle_ms=20, scan_debounce_ms=300,
                    sync_interval_s=self.sync_interval_s, **cfg_extra)
         home = os.path.join(self.base, device_id)

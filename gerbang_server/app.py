@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, jsonify
 
-from . import admin, cli, config, db, errors, sync, trustlists
-from .jobs import JobTimer
+from . import admin, cli, config, dashboard, db, errors, sync, trustlists
+from .jobs import start_in_process
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -25,6 +26,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(trustlists.bp)
     app.register_blueprint(sync.bp)
     cli.register(app)
+    dashboard.register(app)  # staff pages (docs/DASHBOARD.md)
 
     @app.get("/api/v1/health")
     def health() -> Any:
@@ -33,6 +35,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if app.config["GERBANG_AUTO_MIGRATE"]:
         with app.app_context():
             db.init_db(config.now())
-    if app.config["GERBANG_JOBS_IN_PROCESS"]:
-        app.extensions["gerbang_jobs"] = JobTimer(app, app.config["GERBANG_JOBS_INTERVAL"]).start()
+    # The server keeps its lists and keys current itself (gerbang_server/jobs.py): on by
+    # default; a TESTING app runs it only when its config or the environment asks.
+    asked = "GERBANG_JOBS_IN_PROCESS" in (test_config or {}) or \
+        "GERBANG_JOBS_IN_PROCESS" in os.environ
+    start_in_process(app, app.config["GERBANG_JOBS_IN_PROCESS"] and (asked or not app.testing))
     return app

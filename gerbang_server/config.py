@@ -34,8 +34,9 @@ DEFAULTS: dict[str, Any] = {
     "GERBANG_KEY_CLOCK_SKEW": 300,  # accept_from = activation - skew (door clocks lag)
     "GERBANG_CERT_MAX_VALIDITY": 30 * DAY,
     "GERBANG_CERT_DEFAULT_VALIDITY": 30 * DAY,
-    # Jobs (rotation + re-signing): cron runs `flask --app gerbang_server run-jobs`; or in-process
-    "GERBANG_JOBS_IN_PROCESS": False,
+    # Jobs (rotation + re-signing): every server process runs them under a lease (jobs.py);
+    # off: cron runs `flask --app gerbang_server run-jobs`
+    "GERBANG_JOBS_IN_PROCESS": True,
     "GERBANG_JOBS_INTERVAL": 3600,
     # Sync: minimum seconds between two syncs of one device that do not advance its ack (0 off)
     "GERBANG_SYNC_MIN_INTERVAL": 5,

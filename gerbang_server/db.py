@@ -542,3 +542,59 @@ def seed_areas(conn: Connection, now: int) -> int:
         upsert_area(conn, int(a["id"]), a["slug"], a["name"], DEFAULT_POLICY,
                     secrets.token_bytes(16), now)
     return len(data)
+
+
+# === Dashboard (gerbang_server/dashboard/) ======================================================
+# Staff accounts, login throttling, per-hour scan counts kept at ingest (the overview and the
+# area day chart read these, never the raw scan table) and one row per accepted sync (a unit's
+# history). Created by migration 0003_dashboard; the queries live in gerbang_server/dashboard/.
+
+dashboard_users = Table(
+    "dashboard_users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("password_hash", String(255), nullable=False),  # werkzeug scrypt
+    Column("role", String(16), nullable=False),  # pic | viewer | admin
+    Column("areas", JSON),  # list of area ids (role pic only)
+    Column("created_at", BigInteger, nullable=False),
+    Column("disabled_at", BigInteger),
+)
+
+# Failed log-ins per user name (known or not, so the answer tells nothing about which exist).
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("username", String(64), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("last_at", BigInteger, nullable=False),
+)
+
+# Scan records counted per area, UTC hour (start, unix s), unit, decision and reason.
+scan_hourly = Table(
+    "scan_hourly",
+    metadata,
+    Column("area_id", Integer, primary_key=True, autoincrement=False),
+    Column("hour", BigInteger, primary_key=True, autoincrement=False),
+    Column("device_id", String(32), primary_key=True),
+    Column("decision", SmallInteger, primary_key=True, autoincrement=False),
+    Column("reason", SmallInteger, primary_key=True, autoincrement=False),
+    Column("n", BigInteger, nullable=False),
+    Index("ix_scan_hourly_hour", "hour"),
+)
+
+# Every accepted sync: what the unit reported (health map, like devices.health).
+device_syncs = Table(
+    "device_syncs",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("device_id", String(32), nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Column("device_time", BigInteger),
+    Column("firmware", String(32)),
+    Column("trust_serial", BigInteger),
+    Column("acked_seq", BigInteger),
+    Column("health", JSON),
+    Index("ix_device_syncs_device_at", "device_id", "at"),
+)

@@ -2,7 +2,9 @@
 
 - devices not synced for ``GERBANG_FLEET_STALE_AFTER`` (or never), with their last health;
 - areas whose trust list is missing or expires within ``GERBANG_FLEET_WARN_BEFORE``;
-- areas with no active issuer key; the signer's key certificate nearing its end.
+- areas with no active issuer key; the signer's key certificate nearing its end;
+- ``lapse_warnings``: every list or key that would lapse soon, with a message for people
+  (gerbang_server/jobs.py ``lapse_warnings``: the CLI and the dashboard show these).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import Any
 
 from flask import current_app
 
-from . import db, keys
+from . import db, jobs, keys
 
 
 def fleet_health(t: int) -> dict[str, Any]:
@@ -39,8 +41,11 @@ def fleet_health(t: int) -> dict[str, Any]:
         signer = None if s is None else {
             "id": s["id"], "kid": s["kid"].hex(), "not_after": s["not_after"],
             "remaining": s["not_after"] - t, "warn": s["not_after"] - t < 4 * warn}
-    ok = not stale and not lists and not no_key and signer is not None and not signer["warn"]
+        lapse = jobs.lapse_warnings(conn, t)
+    ok = not stale and not lists and not no_key and signer is not None and not signer["warn"] \
+        and not lapse
     return {"now": t, "ok": ok,
             "devices": {"active": len(devices), "stale": stale},
-            "trustlists_expiring": lists, "areas_without_key": no_key, "signer": signer}
+            "trustlists_expiring": lists, "areas_without_key": no_key, "signer": signer,
+            "lapse_warnings": lapse}
 

@@ -86,6 +86,7 @@ def revoke_certificate(conn: Connection, cti: bytes, t: int,
         raise ApiError(404, "unknown_certificate", "no certificate with this cti was issued here")
     if db.get_revocation(conn, cert["area_id"], h) is not None:
         raise ApiError(409, "already_revoked", "this certificate is already revoked")
+    trustlists.check_room(conn, cert["area_id"], t)  # the door's list limit
     db.insert_revocation(conn, area_id=cert["area_id"], cti_hash=h, exp=cert["exp"],
                          revoked_at=t, reason=reason)
     return db.get_revocation(conn, cert["area_id"], h)
