@@ -1,5 +1,6 @@
 """Provision a door unit over mpremote: one command, safe to re-run (docs/FIRMWARE.md).
 
+    gerbang unit provision --port /dev/ttyUSB0 ID          (the files `gerbang unit add` made)
     gerbang provision --port /dev/ttyUSB0 --config unit.json --bundle trust.bin \\
         [--device-key keys/devices/ID.key] [--arch xtensawin|x64] [--dry-run] [--no-reset]
 
@@ -33,6 +34,10 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+
+import click
+
+from .messages import ID_TEXT, tr
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.dirname(sys.executable)
@@ -101,6 +106,22 @@ class UnitError(Exception):
     """The unit did not answer as expected (exit 1)."""
 
 
+class PortError(UnitError):
+    """mpremote could not reach the unit on this port at all (nothing was written)."""
+
+
+# mpremote's words for a port it cannot use (mpremote/transport_serial.py, pyboard.py)
+_NO_CONNECT = ("failed to access", "could not open port", "no device found", "could not enter raw repl",
+               "no such file or directory", "permission denied", "device or resource busy",
+               "could not exclusively lock")
+
+
+def check_port(port: str) -> None:
+    """A device path that does not exist is refused before anything runs."""
+    if port.startswith("/dev/") and not os.path.exists(port):
+        raise PortError(tr("{port} does not exist", port=port))
+
+
 @dataclass
 class Plan:
     files: dict[str, str]  # unit path -> local path
@@ -120,7 +141,7 @@ def _relname(cfg: dict, key: str, default: str) -> str:
     if not isinstance(v, str) or not v or v.startswith("/") or ".." in v.split("/") \
             or v.split("/")[0] in CODE_DIRS or v in SOURCE_FILES or v in ("config.json",
                                                                            DEVICE_KEY):
-        raise InputError(f"config {key}: {v!r} is not a plain name on the unit's flash")
+        raise InputError(tr("config {key}: {v!r} is not a plain name on the unit's flash", key=key, v=v))
     return v
 
 
@@ -129,38 +150,38 @@ def validate_config(raw: bytes) -> dict:
     try:
         cfg = json.loads(raw.decode())
     except (UnicodeDecodeError, ValueError) as e:
-        raise InputError(f"config: not JSON ({e})") from None
+        raise InputError(tr("config: not JSON ({e})", e=e)) from None
     if not isinstance(cfg, dict):
-        raise InputError("config: not a JSON object")
+        raise InputError(tr("config: not a JSON object"))
     dev = cfg.get("device_id")
     if not isinstance(dev, str) or not DEVICE_ID.fullmatch(dev):
-        raise InputError(f"config device_id: {dev!r} is not a device id (the server's: "
-                         "[A-Za-z0-9][A-Za-z0-9._-], at most 32)")
+        raise InputError(tr("config device_id: {dev!r} is not a device id (the server's: "
+                            "[A-Za-z0-9][A-Za-z0-9._-], at most 32)", dev=dev))
     area = cfg.get("area")
     if type(area) is not int or not 1 <= area <= MAX_AREA:
-        raise InputError(f"config area: {area!r} is not 1..{MAX_AREA}")
+        raise InputError(tr("config area: {area!r} is not 1..{max}", area=area, max=MAX_AREA))
     root = cfg.get("root_pub")
     if not isinstance(root, str) or not HEX64.fullmatch(root):
-        raise InputError("config root_pub: not 64 lowercase hex digits (the pinned root key)")
+        raise InputError(tr("config root_pub: not 64 lowercase hex digits (the pinned root key)"))
     for k in ("sync_interval_s", "relay_ms", "scan_debounce_ms", "char_timeout_ms",
               "scanner_same_delay_ms", "baud", "uart", "wdt_ms", "awake_ms", "idle_ms"):
         if k in cfg and (type(cfg[k]) is not int or cfg[k] < 0):
-            raise InputError(f"config {k}: {cfg[k]!r} is not a non-negative integer")
+            raise InputError(tr("config {k}: {v!r} is not a non-negative integer", k=k, v=cfg[k]))
     if cfg.get("baud", 115200) not in (9600, 115200):
-        raise InputError(f"config baud: {cfg['baud']!r}: the scanner driver knows 9600 and 115200")
+        raise InputError(tr("config baud: {v!r}: the scanner driver knows 9600 and 115200", v=cfg["baud"]))
     if cfg.get("scanner_mode", "continuous") not in ("continuous", "induction", "command",
                                                       "manual"):
-        raise InputError(f"config scanner_mode: {cfg['scanner_mode']!r} is not a known mode")
+        raise InputError(tr("config scanner_mode: {v!r} is not a known mode", v=cfg["scanner_mode"]))
     pins = cfg.get("pins", {})
     if not isinstance(pins, dict) or any(type(v) is not int for v in pins.values()):
-        raise InputError("config pins: not an object of integers")
+        raise InputError(tr("config pins: not an object of integers"))
     wifi = cfg.get("wifi", {})
     if not isinstance(wifi, dict):
-        raise InputError("config wifi: not an object {ssid, key}")
+        raise InputError(tr("config wifi: not an object {{ssid, key}}"))
     names = [_relname(cfg, k, d) for k, d in (("trust_path", "trust.bin"), ("log_dir", "log"),
                                               ("floor_path", "time.floor"))]
     if len(set(names)) != 3:
-        raise InputError("config trust_path, log_dir and floor_path must differ")
+        raise InputError(tr("config trust_path, log_dir and floor_path must differ"))
     return cfg
 
 
@@ -171,10 +192,10 @@ def open_bundle_for(bundle: bytes, cfg: dict):  # type: ignore[no-untyped-def]
     try:
         _kc, tl = open_bundle(bundle, bytes.fromhex(cfg["root_pub"]), None)
     except (ProtocolError, ValueError) as e:
-        raise InputError(f"bundle: does not verify under the config's root_pub ({e})") from None
+        raise InputError(tr("bundle: does not verify under the config's root_pub ({e})", e=e)) from None
     if tl.area != cfg["area"]:
-        raise InputError(f"bundle: trust list for area {tl.area}, the config says area "
-                         f"{cfg['area']}")
+        raise InputError(tr("bundle: trust list for area {has}, the config says area {want}",
+                            has=tl.area, want=cfg["area"]))
     return tl
 
 
@@ -185,21 +206,21 @@ def read_device_key(path: str, device_id: str) -> bytes:
     stem = os.path.basename(path)
     stem = stem[:-4] if stem.endswith(".key") else stem
     if stem != device_id:
-        raise InputError(f"device key {path}: made for device {stem!r}, the config's device_id "
-                         f"is {device_id!r}")
+        raise InputError(tr("device key {path}: made for device {stem!r}, the config's device_id "
+                            "is {id!r}", path=path, stem=stem, id=device_id))
     try:
         with open(path) as f:
             text = f.read().strip().lower()
     except (OSError, UnicodeDecodeError) as e:
-        raise InputError(f"device key {path}: unreadable ({e})") from None
+        raise InputError(tr("device key {path}: unreadable ({e})", path=path, e=e)) from None
     if not HEX64.fullmatch(text):
-        raise InputError(f"device key {path}: not 64 hex digits (an Ed25519 seed)")
+        raise InputError(tr("device key {path}: not 64 hex digits (an Ed25519 seed)", path=path))
     pub = public_key_bytes(load_private_key(bytes.fromhex(text)))
     pub_path = path[:-4] + ".pub" if path.endswith(".key") else path + ".pub"
     if os.path.exists(pub_path):
         with open(pub_path) as f:
             if f.read().strip().lower() != pub.hex():
-                raise InputError(f"device key {path}: does not match {pub_path}")
+                raise InputError(tr("device key {path}: does not match {pub}", path=path, pub=pub_path))
     return (text + "\n").encode()
 
 
@@ -215,7 +236,7 @@ def build(firmware: str, arch: str, out: str) -> dict[str, str]:
     directory so the .mpy files name their source `gerbang/x.py` wherever the checkout is."""
     files: dict[str, str] = {}
     if not all(os.path.isdir(os.path.join(firmware, d)) for d in CODE_DIRS):
-        raise InputError(f"{firmware}: not a firmware tree (gerbang/, board/)")
+        raise InputError(tr("{fw}: not a firmware tree (gerbang/, board/)", fw=firmware))
     for d in CODE_DIRS:
         os.makedirs(os.path.join(out, d), exist_ok=True)
         for name in sorted(os.listdir(os.path.join(firmware, d))):
@@ -232,7 +253,7 @@ def build(firmware: str, arch: str, out: str) -> dict[str, str]:
         if os.path.exists(p):
             files["/" + name] = p
     if "/main.py" not in files:
-        raise InputError(f"{firmware}: no main.py")
+        raise InputError(tr("{fw}: no main.py", fw=firmware))
     return files
 
 
@@ -254,10 +275,16 @@ class Unit:
             r = subprocess.run([self.mpremote, "connect", self.port, *args], capture_output=True,
                                text=True, timeout=self.timeout)
         except subprocess.TimeoutExpired:
-            raise UnitError(f"mpremote: no answer from {self.port} in {self.timeout:.0f} s") \
-                from None
+            raise UnitError(tr("mpremote: no answer from {port} in {s:.0f} s", port=self.port,
+                               s=self.timeout)) from None
         if r.returncode:
-            raise UnitError(f"mpremote failed ({r.returncode}): {(r.stderr or r.stdout).strip()}")
+            raw = (r.stderr or r.stdout).strip()
+            if "Traceback" in raw:  # the unit's own traceback: its last line says what failed
+                raw = tr("the unit answered: {line}", line=raw.splitlines()[-1].strip())
+            text = " ".join(raw.split())
+            if self.calls == 1 and any(k in text.lower() for k in _NO_CONNECT):
+                raise PortError(text[-300:])
+            raise UnitError(f"mpremote failed ({r.returncode}): {text[-400:]}")
         return r.stdout
 
     def survey(self, paths: list[str], dirs: list[str]) -> tuple[dict, dict]:
@@ -273,7 +300,7 @@ class Unit:
                 d, ents = ast.literal_eval(rest)
                 listing[d] = ents
         if set(hashes) != set(paths) or set(listing) != set(dirs):
-            raise UnitError(f"unexpected answer to the file survey: {out[-400:]!r}")
+            raise UnitError(tr("unexpected answer to the file survey: {out!r}", out=out[-400:]))
         return hashes, listing
 
     def fetch(self, path: str, local: str) -> None:
@@ -293,7 +320,7 @@ class Unit:
                 s.flush()
                 time.sleep(0.2)
         except (OSError, serial.SerialException) as e:
-            raise UnitError(f"soft reset: {e} (files are in place and verified)") from None
+            raise UnitError(tr("soft reset: {e} (files are in place and verified)", e=e)) from None
 
 
 def plan(files: dict[str, str], hashes: dict, listing: dict) -> Plan:
@@ -326,23 +353,91 @@ def _read(path: str, what: str) -> bytes:
         with open(path, "rb") as f:
             return f.read()
     except OSError as e:
-        raise InputError(f"{what} {path}: {e.strerror}") from None
+        raise InputError(tr("{what} {path}: {err}", what=tr(what), path=path, err=e.strerror)) from None
 
 
 def _fmt_bytes(n: int) -> str:
     return f"{n} B" if n < 10240 else f"{n / 1024:.1f} KiB"
 
 
-def provision(args: argparse.Namespace, out=print) -> int:  # type: ignore[no-untyped-def]
+ID_TEXT.update({
+    "config {key}: {v!r} is not a plain name on the unit's flash":
+        "config {key}: {v!r} bukan nama biasa di flash unit",
+    "config: not JSON ({e})": "config: bukan JSON ({e})",
+    "config: not a JSON object": "config: bukan objek JSON",
+    "config device_id: {dev!r} is not a device id (the server's: [A-Za-z0-9][A-Za-z0-9._-], at "
+    "most 32)": "config device_id: {dev!r} bukan id unit (aturan server: [A-Za-z0-9][A-Za-z0-9._-], "
+                "maks. 32)",
+    "config area: {area!r} is not 1..{max}": "config area: {area!r} bukan 1..{max}",
+    "config root_pub: not 64 lowercase hex digits (the pinned root key)":
+        "config root_pub: bukan 64 digit hex huruf kecil (kunci root yang dipatok)",
+    "config {k}: {v!r} is not a non-negative integer": "config {k}: {v!r} bukan bilangan bulat >= 0",
+    "config baud: {v!r}: the scanner driver knows 9600 and 115200":
+        "config baud: {v!r}: driver pemindai hanya mengenal 9600 dan 115200",
+    "config scanner_mode: {v!r} is not a known mode": "config scanner_mode: {v!r} bukan mode yang dikenal",
+    "config pins: not an object of integers": "config pins: bukan objek berisi bilangan bulat",
+    "config wifi: not an object {{ssid, key}}": "config wifi: bukan objek {{ssid, key}}",
+    "config trust_path, log_dir and floor_path must differ":
+        "config trust_path, log_dir dan floor_path harus berbeda",
+    "bundle: does not verify under the config's root_pub ({e})":
+        "bundel: tidak sah di bawah root_pub config ({e})",
+    "bundle: trust list for area {has}, the config says area {want}":
+        "bundel: daftar kunci untuk area {has}, config menyebut area {want}",
+    "device key {path}: made for device {stem!r}, the config's device_id is {id!r}":
+        "kunci unit {path}: dibuat untuk unit {stem!r}, device_id di config {id!r}",
+    "device key {path}: unreadable ({e})": "kunci unit {path}: tidak terbaca ({e})",
+    "device key {path}: not 64 hex digits (an Ed25519 seed)":
+        "kunci unit {path}: bukan 64 digit hex (seed Ed25519)",
+    "device key {path}: does not match {pub}": "kunci unit {path}: tidak cocok dengan {pub}",
+    "{fw}: not a firmware tree (gerbang/, board/)": "{fw}: bukan folder firmware (gerbang/, board/)",
+    "{fw}: no main.py": "{fw}: tidak ada main.py",
+    "{port} does not exist": "{port} tidak ada",
+    "the unit answered: {line}": "jawaban unit: {line}",
+    "mpremote: no answer from {port} in {s:.0f} s": "mpremote: tidak ada jawaban dari {port} dalam {s:.0f} s",
+    "unexpected answer to the file survey: {out!r}": "jawaban survei berkas tak terduga: {out!r}",
+    "soft reset: {e} (files are in place and verified)":
+        "soft reset: {e} (berkas sudah terpasang dan terverifikasi)",
+    "{what} {path}: {err}": "{what} {path}: {err}",
+    "config": "config", "bundle": "bundel",
+    "warning: the bundle's trust list expired at {t} (this laptop's clock): the unit will deny "
+    "every scan until it syncs a newer one": "peringatan: daftar kunci bundel kedaluwarsa pada {t} "
+    "(jam laptop ini): unit menolak setiap pindaian sampai menyinkronkan yang lebih baru",
+    "device {id}, area {area}, trust list serial {serial}, {n} files ({arch})":
+        "unit {id}, area {area}, daftar kunci serial {serial}, {n} berkas ({arch})",
+    "kept the unit's trust list (serial {keep} > {serial}: no rollback)":
+        "daftar kunci unit dipertahankan (serial {keep} > {serial}: tanpa rollback)",
+    "the unit's device key is REPLACED: register the new public key on the server":
+        "kunci unit DIGANTI: daftarkan kunci publik baru di server",
+    "would copy {p} ({n} B)": "akan menyalin {p} ({n} B)",
+    "would remove {p}": "akan menghapus {p}",
+    "dry run: {copy} to copy ({size}), {same} unchanged, {remove} to remove; nothing written":
+        "uji coba: {copy} akan disalin ({size}), {same} tidak berubah, {remove} akan dihapus; "
+        "tidak ada yang ditulis",
+    "copied {p} ({n} B)": "disalin {p} ({n} B)",
+    "removed {p}": "dihapus {p}",
+    "FAILED: {n} files still differ on the unit: {files}": "GAGAL: {n} berkas masih beda di unit: {files}",
+    "the unit is up to date: nothing copied": "unit sudah mutakhir: tidak ada yang disalin",
+    "unit soft-reset: main.py starts": "unit di-soft-reset: main.py berjalan",
+    "summary: {copy} copied, {same} unchanged, {n} verified, {remove} removed, {size} sent, "
+    "{calls} mpremote calls, {s:.1f} s": "ringkasan: {copy} disalin, {same} tidak berubah, {n} "
+    "terverifikasi, {remove} dihapus, {size} terkirim, {calls} panggilan mpremote, {s:.1f} s",
+})
+
+COPY_CHUNK = 6  # files per mpremote call: fewer calls, and a progress step per call
+
+
+def provision(args: argparse.Namespace, out=print, progress=None) -> int:  # type: ignore[no-untyped-def]
+    """progress(done_bytes, total_bytes) after each chunk of files is copied (None: quiet)."""
     t0 = time.time()
     # 1-2: build and check everything before touching the unit
     cfg = validate_config(_read(args.config, "config"))
     bundle = _read(args.bundle, "bundle")
     tl = open_bundle_for(bundle, cfg)
     if tl.expires <= time.time():
-        out(f"warning: the bundle's trust list expired at {tl.expires} (this laptop's clock): "
-            "the unit will deny every scan until it syncs a newer one")
+        out(tr("warning: the bundle's trust list expired at {t} (this laptop's clock): the unit "
+               "will deny every scan until it syncs a newer one", t=tl.expires))
     key = read_device_key(args.device_key, cfg["device_id"]) if args.device_key else None
+    check_port(args.port)  # after the inputs: a refused input says so first
     trust_path = "/" + cfg.get("trust_path", "trust.bin")
     unit = Unit(args.port, args.mpremote)
     with tempfile.TemporaryDirectory(prefix="gerbang-provision-") as tmp:
@@ -357,8 +452,9 @@ def provision(args: argparse.Namespace, out=print) -> int:  # type: ignore[no-un
                 f.write(key)
             files["/" + DEVICE_KEY] = kp
             secret.add("/" + DEVICE_KEY)
-        out(f"device {cfg['device_id']}, area {cfg['area']}, trust list serial {tl.serial}, "
-            f"{len(files)} files ({args.arch})")
+        out(tr("device {id}, area {area}, trust list serial {serial}, {n} files ({arch})",
+               id=cfg["device_id"], area=cfg["area"], serial=tl.serial, n=len(files),
+               arch=args.arch))
 
         # 3: what the unit holds
         dirs = ["/"] + ["/" + d for d in CODE_DIRS]
@@ -370,21 +466,22 @@ def provision(args: argparse.Namespace, out=print) -> int:  # type: ignore[no-un
             if keep is not None:
                 pl.copy.remove(trust_path)
                 pl.want[trust_path] = hashes[trust_path]
-                pl.notes.append(f"kept the unit's trust list (serial {keep} > {tl.serial}: "
-                                "no rollback)")
+                pl.notes.append(tr("kept the unit's trust list (serial {keep} > {serial}: no "
+                                   "rollback)", keep=keep, serial=tl.serial))
         if key is not None and hashes.get("/" + DEVICE_KEY) and "/" + DEVICE_KEY in pl.copy:
-            pl.notes.append("the unit's device key is REPLACED: register the new public key on "
-                            "the server")
+            pl.notes.append(tr("the unit's device key is REPLACED: register the new public key "
+                               "on the server"))
         for n in pl.notes:
             out(n)
         sent = sum(os.path.getsize(files[p]) for p in pl.copy)
         if args.dry_run:
             for p in pl.copy:
-                out(f"would copy {p} ({os.path.getsize(files[p])} B)")
+                out(tr("would copy {p} ({n} B)", p=p, n=os.path.getsize(files[p])))
             for p in pl.remove:
-                out(f"would remove {p}")
-            out(f"dry run: {len(pl.copy)} to copy ({_fmt_bytes(sent)}), {len(pl.same)} "
-                f"unchanged, {len(pl.remove)} to remove; nothing written")
+                out(tr("would remove {p}", p=p))
+            out(tr("dry run: {copy} to copy ({size}), {same} unchanged, {remove} to remove; "
+                   "nothing written", copy=len(pl.copy), size=_fmt_bytes(sent),
+                   same=len(pl.same), remove=len(pl.remove)))
             return 0
 
         # copy: a failed or interrupted run leaves at worst NAME.prov files (removed next run)
@@ -393,15 +490,24 @@ def provision(args: argparse.Namespace, out=print) -> int:  # type: ignore[no-un
         bad: list[str] = []
         while True:
             if todo or pl.remove or pl.mkdirs:
-                cmd = ["exec", PREPARE.format(remove=pl.remove, mkdirs=pl.mkdirs)]
-                for p in todo:
-                    cmd += ["+", "fs", "cp", "-f", files[p], ":" + p + TMP,
-                            "+", "exec", RENAME.format(a=p + TMP, b=p)]
-                unit.run(*cmd)
-                for p in todo:
-                    out(f"copied {p} ({os.path.getsize(files[p])} B)")
+                unit.run("exec", PREPARE.format(remove=pl.remove, mkdirs=pl.mkdirs))
+                total = sum(os.path.getsize(files[p]) for p in todo)
+                done = 0
+                for i in range(0, len(todo), COPY_CHUNK):
+                    cmd: list[str] = []
+                    for p in todo[i:i + COPY_CHUNK]:
+                        cmd += ["+"] if cmd else []
+                        cmd += ["fs", "cp", "-f", files[p], ":" + p + TMP,
+                                "+", "exec", RENAME.format(a=p + TMP, b=p)]
+                    unit.run(*cmd)
+                    for p in todo[i:i + COPY_CHUNK]:
+                        done += os.path.getsize(files[p])
+                        if progress is None:
+                            out(tr("copied {p} ({n} B)", p=p, n=os.path.getsize(files[p])))
+                    if progress is not None:
+                        progress(done, total)
                 for p in pl.remove:
-                    out(f"removed {p}")
+                    out(tr("removed {p}", p=p))
             rounds += 1
             hashes, listing = unit.survey(sorted(files), dirs)
             bad = [p for p in files if hashes.get(p) != pl.want[p]]
@@ -413,17 +519,18 @@ def provision(args: argparse.Namespace, out=print) -> int:  # type: ignore[no-un
             sent += sum(os.path.getsize(files[p]) for p in bad)
             pl.remove, pl.mkdirs = left, []
         if bad:
-            out(f"FAILED: {len(bad)} files still differ on the unit: {', '.join(sorted(bad))}")
+            out(tr("FAILED: {n} files still differ on the unit: {files}", n=len(bad), files=", ".join(sorted(bad))))
             return 1
         if not pl.copy:
-            out("the unit is up to date: nothing copied")
+            out(tr("the unit is up to date: nothing copied"))
         # 6: restart into the new firmware
         if not args.no_reset:
             unit.soft_reset()
-            out("unit soft-reset: main.py starts")
-        out(f"summary: {len(pl.copy)} copied, {len(pl.same)} unchanged, {len(files)} verified, "
-            f"{len(pl.remove)} removed, {_fmt_bytes(sent)} sent, {unit.calls} mpremote calls, "
-            f"{time.time() - t0:.1f} s")
+            out(tr("unit soft-reset: main.py starts"))
+        out(tr("summary: {copy} copied, {same} unchanged, {n} verified, {remove} removed, "
+               "{size} sent, {calls} mpremote calls, {s:.1f} s", copy=len(pl.copy),
+               same=len(pl.same), n=len(files), remove=len(pl.remove), size=_fmt_bytes(sent),
+               calls=unit.calls, s=time.time() - t0))
     return 0
 
 
@@ -442,36 +549,59 @@ def _held_bundle_is_newer(unit: Unit, path: str, cfg: dict, serial: int,
     return tl.serial if tl.serial > serial else None
 
 
-def cmd(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, out=print, progress=None) -> int:  # type: ignore[no-untyped-def]
+    """provision() with its errors as the CLI's one-line errors."""
+    from .errors import failed, refused
+
     try:
-        return provision(args)
+        return provision(args, out, progress)
     except InputError as e:
-        print(f"refused: {e}; nothing written to the unit", file=sys.stderr)
-        return 2
+        raise refused("prov.refused", detail=str(e)) from None
+    except PortError as e:
+        raise failed("unit.port", port=args.port, detail=str(e)) from None
     except UnitError as e:
-        print(f"unit error: {e}\nre-run the same command to finish the job", file=sys.stderr)
-        return 1
+        raise failed("prov.unit_error", detail=str(e)) from None
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--port", required=True, help="the unit's serial port (mpremote connect)")
-    p.add_argument("--config", required=True, help="the unit's config.json (docs/FIRMWARE.md)")
-    p.add_argument("--bundle", required=True, help="the area's trust bundle (binary)")
-    p.add_argument("--device-key", help="keys/devices/ID.key: goes onto the unit only")
-    p.add_argument("--arch", choices=ARCHES, default="xtensawin",
-                   help="mpy-cross -march (x64 for a virtual board on this machine)")
-    p.add_argument("--firmware", default=FIRMWARE, help="firmware tree (default: this checkout)")
-    p.add_argument("--mpremote", help="mpremote executable (default: next to this Python)")
-    p.add_argument("--dry-run", action="store_true", help="show what would change, write nothing")
-    p.add_argument("--no-reset", action="store_true", help="do not soft-reset the unit at the end")
-    p.set_defaults(func=cmd)
+def options(f):  # type: ignore[no-untyped-def]
+    """The options every provisioning command shares (--arch, --firmware, ...)."""
+    from .messages import t
+
+    for opt in reversed([
+        click.option("--arch", type=click.Choice(ARCHES), default="xtensawin", show_default=True,
+                     help=t("opt.arch")),
+        click.option("--firmware", default=FIRMWARE, type=click.Path(file_okay=False),
+                     help=t("opt.firmware")),
+        click.option("--mpremote", type=click.Path(dir_okay=False), help=t("opt.mpremote")),
+        click.option("--dry-run", is_flag=True, help=t("opt.dry_run")),
+        click.option("--no-reset", is_flag=True, help=t("opt.no_reset")),
+    ]):
+        f = opt(f)
+    return f
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from gerbang_cli.cli import subcommand
+def namespace(**kw) -> argparse.Namespace:  # type: ignore[no-untyped-def]
+    return argparse.Namespace(**{"device_key": None, "mpremote": None, "dry_run": False,
+                                 "no_reset": False, "firmware": FIRMWARE, "arch": "xtensawin",
+                                 **kw})
 
-    add_arguments(subcommand(subparsers, "provision", "flash and provision a door unit over "
-                             "mpremote (re-runnable)", __doc__))
+
+def commands() -> list[click.Command]:
+    from .messages import t
+
+    @click.command("provision", help=t("help.provision"))
+    @click.option("--port", required=True, help=t("opt.port"))
+    @click.option("--config", required=True, type=click.Path(exists=True, dir_okay=False),
+                  help=t("opt.unit_config"))
+    @click.option("--bundle", required=True, type=click.Path(exists=True, dir_okay=False),
+                  help=t("opt.bundle"))
+    @click.option("--device-key", type=click.Path(exists=True, dir_okay=False),
+                  help=t("opt.device_key"))
+    @options
+    def provision_cmd(**kw) -> int:  # type: ignore[no-untyped-def]
+        return run(namespace(**kw), out=click.echo)
+
+    return [provision_cmd]
 
 
 if __name__ == "__main__":

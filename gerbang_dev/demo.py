@@ -633,14 +633,19 @@ def cmd_demo(a: argparse.Namespace) -> int:
         shutil.rmtree(base, ignore_errors=True)
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    from gerbang_cli.cli import subcommand
+def register():  # type: ignore[no-untyped-def]
+    """The `gerbang demo` click command (entry point gerbang.dev_commands)."""
+    import click
 
-    p = subcommand(sub, "demo", "a day at virtual doors syncing with a real server", __doc__)
-    p.add_argument("--keep", metavar="DIR", nargs="?", const="",
-                   help="leave the server running afterwards (its URL is printed); work in DIR "
-                        "(default: a new temp dir, kept)")
-    p.set_defaults(func=cmd_demo)
+    @click.command("demo", help=__doc__, short_help="a day at virtual doors syncing with a server")
+    @click.option("--keep", metavar="DIR", is_flag=False, flag_value="", default=None,
+                  type=click.Path(file_okay=False),
+                  help="leave the server running afterwards (its URL is printed); work in DIR "
+                       "(default: a new temp dir, kept)")
+    def demo(keep: str | None) -> int:
+        return cmd_demo(argparse.Namespace(keep=keep))
+
+    return demo
 
 
 if __name__ == "__main__":

@@ -65,19 +65,44 @@ def estimate(seconds: dict[str, float], mode: str = "induction", allows: int = 0
             "by_state": by_state, "period_s": period, "currents_ma": ma}
 
 
+def _profile_seconds(path: str) -> dict[str, float]:
+    """The 'seconds' of a profile file, or a one-line refusal (exit 2)."""
+    import click
+
+    try:
+        with open(path) as f:
+            prof = json.load(f)
+    except OSError as e:
+        raise click.BadParameter(f"cannot read {path}: {e.strerror}", param_hint="--profile") \
+            from None
+    except ValueError as e:
+        raise click.BadParameter(f"{path} is not JSON ({e})", param_hint="--profile") from None
+    prof = prof.get("energy", prof) if isinstance(prof, dict) else None
+    seconds = prof.get("seconds") if isinstance(prof, dict) else None
+    if not isinstance(seconds, dict) or not all(
+            isinstance(v, int | float) and v >= 0 for v in seconds.values()):
+        raise click.BadParameter(f"{path}: expected {{'seconds': {{state: seconds}}}} "
+                                 "(App.status()['energy'])", param_hint="--profile")
+    return seconds
+
+
 def cmd(args: argparse.Namespace) -> int:
+    import click
+
     allows = args.allows
     if args.profile:
-        with open(args.profile) as f:
-            prof = json.load(f)
-        prof = prof.get("energy", prof)
-        seconds = prof["seconds"]
+        seconds = _profile_seconds(args.profile)
     else:
         seconds = synthetic_day(args.scans, args.sync_every, args.sync_seconds,
                                 light_sleep=args.light_sleep)
         if allows is None:
             allows = args.scans
-    r = estimate(seconds, args.mode, allows or 0, args.relay_ms, args.battery_mah, args.derate)
+    try:
+        r = estimate(seconds, args.mode, allows or 0, args.relay_ms, args.battery_mah,
+                     args.derate)
+    except ValueError as e:
+        raise click.BadParameter(f"{e}: the profile covers no time", param_hint="--profile") \
+            from None
     if args.json:
         print(json.dumps(r, indent=1))
         return 0
@@ -89,25 +114,33 @@ def cmd(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--profile", help="JSON from the board: {'seconds': {...}} or App.status()")
-    p.add_argument("--scans", type=int, default=500, help="scans per day (synthetic day)")
-    p.add_argument("--allows", type=int, default=None, help="relay pulses per profile period")
-    p.add_argument("--sync-every", type=float, default=900, help="seconds between syncs")
-    p.add_argument("--sync-seconds", type=float, default=4.0, help="radio-on time per sync")
-    p.add_argument("--light-sleep", action="store_true", help="idle time spent in light sleep")
-    p.add_argument("--mode", choices=["induction", "continuous"], default="induction")
-    p.add_argument("--relay-ms", type=int, default=3000)
-    p.add_argument("--battery-mah", type=float, default=10000.0)
-    p.add_argument("--derate", type=float, default=0.8, help="usable fraction of the capacity")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd)
+def register():  # type: ignore[no-untyped-def]
+    """The `gerbang energy` click command (entry point gerbang.dev_commands)."""
+    import click
 
+    pos = click.FloatRange(min=0, min_open=True)
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from gerbang_cli.cli import subcommand
+    @click.command("energy", help=__doc__, short_help="mAh/day and battery days from a profile")
+    @click.option("--profile", type=click.Path(dir_okay=False),
+                  help="JSON from the board: {'seconds': {...}} or App.status()")
+    @click.option("--scans", type=click.IntRange(0, 10**6), default=500,
+                  help="scans per day (synthetic day)")
+    @click.option("--allows", type=click.IntRange(0, 10**6), default=None,
+                  help="relay pulses per profile period")
+    @click.option("--sync-every", type=pos, default=900.0, help="seconds between syncs")
+    @click.option("--sync-seconds", type=click.FloatRange(0, 3600), default=4.0,
+                  help="radio-on time per sync")
+    @click.option("--light-sleep", is_flag=True, help="idle time spent in light sleep")
+    @click.option("--mode", type=click.Choice(["induction", "continuous"]), default="induction")
+    @click.option("--relay-ms", type=click.IntRange(0, 60000), default=3000)
+    @click.option("--battery-mah", type=pos, default=10000.0)
+    @click.option("--derate", type=click.FloatRange(0, 1, min_open=True), default=0.8,
+                  help="usable fraction of the capacity")
+    @click.option("--json", "json_", is_flag=True)
+    def energy(json_: bool, **kw) -> int:  # type: ignore[no-untyped-def]
+        return cmd(argparse.Namespace(json=json_, **kw))
 
-    add_arguments(subcommand(subparsers, "energy", "mAh/day and battery days from a state profile", __doc__))
+    return energy
 
 
 if __name__ == "__main__":

@@ -262,28 +262,51 @@ class ScannerEmulator:
 
 
 def _port(args: argparse.Namespace) -> str:
+    import json
+
+    import click
+
     if args.port:
         return args.port
     if args.board:
-        import json
-
-        with open(os.path.join(args.board, "ptys.json")) as f:
-            return json.load(f)["scanner"]
-    raise SystemExit("give --port PTY or --board DIR (a running virtual board)")
+        try:
+            with open(os.path.join(args.board, "ptys.json")) as f:
+                return json.load(f)["scanner"]
+        except (OSError, ValueError, KeyError):
+            raise click.BadParameter(f"{args.board} is not a running virtual board (no "
+                                     "ptys.json): start `gerbang virtual-board run DIR`",
+                                     param_hint="--board") from None
+    raise click.UsageError("give --port PTY or --board DIR (a running virtual board)")
 
 
 def cmd(args: argparse.Namespace) -> int:
+    import click
+
+    if args.action == "send" and not args.codes:
+        raise click.UsageError("send: give at least one CODE")
+    if args.action == "send-file" and len(args.codes) != 1:
+        raise click.UsageError("send-file: give one FILE (a code a line)")
+    codes = [c.strip() for c in args.codes]
+    if args.action == "send-file":
+        try:
+            with open(args.codes[0]) as f:
+                codes = [line.strip() for line in f if line.strip()]
+        except (OSError, UnicodeDecodeError) as e:
+            raise click.BadParameter(f"cannot read {args.codes[0]}: {e}", param_hint="FILE") \
+                from None
+    port = _port(args)
     line = os.path.join(args.board, "uart_baud") if args.board else None
-    em = ScannerEmulator(_port(args), baud=args.baud, seed=args.seed, line=line)
+    try:
+        em = ScannerEmulator(port, baud=args.baud, seed=args.seed, line=line)
+    except OSError as e:
+        raise click.BadParameter(f"cannot open {port}: {e.strerror}; give the scanner pty "
+                                 "that `gerbang virtual-board run` printed", param_hint="--port") \
+            from None
     try:
         if args.action == "serve":
             print("emulating a GM65 on", em.port, "(Ctrl-C to stop)", flush=True)
             while True:
                 time.sleep(1)
-        codes = list(args.codes)
-        if args.action == "send-file":
-            with open(args.codes[0]) as f:
-                codes = [line.rstrip("\n") for line in f if line.strip()]
         for c in codes:
             em.send_code(c, split=args.split, delay=args.delay, duplicate=args.dup,
                          corrupt=args.corrupt, repeat_gap=args.repeat_gap)
@@ -298,26 +321,33 @@ def cmd(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--port", help="pty or serial device of the board's scanner UART")
-    p.add_argument("--board", help="virtual board directory (reads its ptys.json)")
-    p.add_argument("--baud", type=int, default=None, help="pace bytes like a real line")
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("action", choices=["serve", "send", "send-file"])
-    p.add_argument("codes", nargs="*", help="codes to send (send-file: one file, a code a line)")
-    p.add_argument("--split", type=int, default=1, help="send each code in N pieces")
-    p.add_argument("--delay", type=float, default=0.0, help="seconds between pieces")
-    p.add_argument("--dup", type=int, default=1, help="send each code N times")
-    p.add_argument("--repeat-gap", type=float, default=0.0, help="seconds between duplicates")
-    p.add_argument("--corrupt", type=int, default=0, help="flip N bytes to control bytes")
-    p.add_argument("--gap", type=float, default=0.5, help="seconds between codes")
-    p.set_defaults(func=cmd)
+def register():  # type: ignore[no-untyped-def]
+    """The `gerbang scanner-emulator` click command (entry point gerbang.dev_commands)."""
+    import click
 
+    secs = click.FloatRange(0, 60)
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from gerbang_cli.cli import subcommand
+    @click.command("scanner-emulator", help=__doc__, short_help="GM65 scanner emulator on a pty")
+    @click.option("--port", help="pty or serial device of the board's scanner UART")
+    @click.option("--board", type=click.Path(file_okay=False),
+                  help="virtual board directory (reads its ptys.json)")
+    @click.option("--baud", type=click.Choice(["9600", "115200"]), default=None,
+                  help="pace bytes like a real line")
+    @click.option("--seed", type=int, default=1)
+    @click.argument("action", type=click.Choice(["serve", "send", "send-file"]))
+    @click.argument("codes", nargs=-1)
+    @click.option("--split", type=click.IntRange(1, 1000), default=1,
+                  help="send each code in N pieces")
+    @click.option("--delay", type=secs, default=0.0, help="seconds between pieces")
+    @click.option("--dup", type=click.IntRange(1, 100), default=1, help="send each code N times")
+    @click.option("--repeat-gap", type=secs, default=0.0, help="seconds between duplicates")
+    @click.option("--corrupt", type=click.IntRange(0, 1000), default=0,
+                  help="flip N bytes to control bytes")
+    @click.option("--gap", type=secs, default=0.5, help="seconds between codes")
+    def scanner_emulator(baud: str | None, **kw) -> int:  # type: ignore[no-untyped-def]
+        return cmd(argparse.Namespace(baud=int(baud) if baud else None, **kw))
 
-    add_arguments(subcommand(subparsers, "scanner-emulator", "GM65 scanner emulator on a pty", __doc__))
+    return scanner_emulator
 
 
 if __name__ == "__main__":

@@ -375,28 +375,64 @@ class VirtualBoard:
         self.stop()
 
 
+def _bad(message: str, hint: str):  # type: ignore[no-untyped-def]
+    import click
+
+    return click.BadParameter(message, param_hint=hint)
+
+
 def _cmd_create(args: argparse.Namespace) -> int:
-    with open(args.config) as f:
-        config = json.load(f)
+    try:
+        with open(args.config) as f:
+            config = json.load(f)
+    except OSError as e:
+        raise _bad(f"cannot read {args.config}: {e.strerror}", "--config") from None
+    except ValueError as e:
+        raise _bad(f"{args.config} is not JSON ({e})", "--config") from None
+    if not isinstance(config, dict) or type(config.get("area", 0)) is not int:
+        raise _bad(f"{args.config}: not a unit config (docs/FIRMWARE.md)", "--config")
     if args.area:
         config["area"] = args.area
     bundle = None
     if args.bundle:
-        with open(args.bundle, "rb") as f:
-            bundle = f.read()
-    create(args.dir, config, bundle, args.firmware, mpy=not args.source)
+        try:
+            with open(args.bundle, "rb") as f:
+                bundle = f.read()
+        except OSError as e:
+            raise _bad(f"cannot read {args.bundle}: {e.strerror}", "--bundle") from None
+    fw = args.firmware or os.path.join(ROOT, "firmware")
+    if not os.path.isfile(os.path.join(fw, "main.py")):
+        raise _bad(f"{fw} is not a firmware tree (no main.py)", "--firmware")
+    try:
+        create(args.dir, config, bundle, args.firmware, mpy=not args.source)
+    except subprocess.CalledProcessError as e:
+        raise _bad(f"mpy-cross failed on {e.cmd[-1]}", "--firmware") from None
+    except OSError as e:
+        raise _bad(f"cannot make {args.dir}: {e.strerror}", "DIR") from None
     print("board directory ready:", os.path.abspath(args.dir))
     return 0
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    if not os.path.isfile(os.path.join(args.dir, "config.json")) or \
+            not os.path.isdir(os.path.join(args.dir, "firmware")):
+        raise _bad(f"{args.dir} is not a board directory: make one with `gerbang virtual-board "
+                   "create DIR --config config.json`", "DIR")
+    if not os.path.exists(MICROPYTHON):
+        raise _bad(f"no MicroPython unix port at {MICROPYTHON} (make setup installs it)", "DIR")
     vb = VirtualBoard(args.dir, heap=args.heap, time_unix=args.time, synced=args.synced,
                       reflash=args.reflash, mpy=not args.source, log=args.log)
-    paths = vb.start()
-    print(json.dumps(paths), flush=True)
-    print(f"repl:    mpremote connect {paths['repl']}", flush=True)
-    print(f"scanner: gerbang scanner-emulator --port {paths['scanner']} serve", flush=True)
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # SIGTERM/SIGHUP: stop the interpreter too, never orphan it
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGHUP, stop)
     try:
+        paths = vb.start()
+        print(json.dumps(paths), flush=True)
+        print(f"repl:    mpremote connect {paths['repl']}", flush=True)
+        print(f"scanner: gerbang scanner-emulator --port {paths['scanner']} serve", flush=True)
         while True:
             time.sleep(1)
     except KeyboardInterrupt:
@@ -406,31 +442,43 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    sub = p.add_subparsers(dest="action", required=True)
-    c = sub.add_parser("create", help="make a board directory for an area")
-    c.add_argument("dir")
-    c.add_argument("--config", required=True, help="the unit's config.json (docs/FIRMWARE.md)")
-    c.add_argument("--area", type=int, help="override the config's area")
-    c.add_argument("--bundle", help="the area's trust bundle (binary)")
-    c.add_argument("--firmware", help="firmware tree (default: this checkout's firmware/)")
-    c.add_argument("--source", action="store_true", help="install .py instead of .mpy")
-    c.set_defaults(func=_cmd_create)
-    r = sub.add_parser("run", help="start the board; prints the pty paths")
-    r.add_argument("dir")
-    r.add_argument("--heap", default="112K", help="GC heap (the ESP32's is 112K)")
-    r.add_argument("--time", type=int, help="unix time the board's RTC starts at")
-    r.add_argument("--synced", action="store_true", help="RTC memory says: synced at --time")
-    r.add_argument("--reflash", action="store_true", help="copy firmware/config/keys again")
-    r.add_argument("--source", action="store_true", help="run .py instead of .mpy")
-    r.add_argument("--log", help="append the interpreter's console output to this file")
-    r.set_defaults(func=_cmd_run)
+def register():  # type: ignore[no-untyped-def]
+    """The `gerbang virtual-board` click group (entry point gerbang.dev_commands)."""
+    import click
 
+    @click.group("virtual-board", help=__doc__, short_help="run a virtual door unit on ptys")
+    def group() -> None:
+        pass
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from gerbang_cli.cli import subcommand
+    @group.command("create", help="make a board directory for an area")
+    @click.argument("dir", type=click.Path(dir_okay=True, file_okay=False))
+    @click.option("--config", required=True, help="the unit's config.json (docs/FIRMWARE.md)")
+    @click.option("--area", type=click.IntRange(1, 18), help="override the config's area")
+    @click.option("--bundle", help="the area's trust bundle (binary)")
+    @click.option("--firmware", type=click.Path(file_okay=False),
+                  help="firmware tree (default: this checkout's firmware/)")
+    @click.option("--source", is_flag=True, help="install .py instead of .mpy")
+    def create_cmd(**kw) -> int:  # type: ignore[no-untyped-def]
+        return _cmd_create(argparse.Namespace(**kw))
 
-    add_arguments(subcommand(subparsers, "virtual-board", "run a virtual door unit on ptys", __doc__))
+    @group.command("run", help="start the board; prints the pty paths")
+    @click.argument("dir")
+    @click.option("--heap", default="112K", help="GC heap (the ESP32's is 112K)")
+    @click.option("--time", "time_", type=click.IntRange(0, 2**32 - 1),
+                  help="unix time the board's RTC starts at")
+    @click.option("--synced", is_flag=True, help="RTC memory says: synced at --time")
+    @click.option("--reflash", is_flag=True, help="copy firmware/config/keys again")
+    @click.option("--source", is_flag=True, help="run .py instead of .mpy")
+    @click.option("--log", type=click.Path(dir_okay=False),
+                  help="append the interpreter's console output to this file")
+    def run_cmd(time_: int | None, heap: str, **kw) -> int:  # type: ignore[no-untyped-def]
+        import re
+
+        if not re.fullmatch(r"[0-9]{2,6}[KM]?", heap):
+            raise _bad(f"{heap!r} is not a heap size like 112K", "--heap")
+        return _cmd_run(argparse.Namespace(time=time_, heap=heap, **kw))
+
+    return group
 
 
 if __name__ == "__main__":

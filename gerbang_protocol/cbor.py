@@ -1,6 +1,8 @@
 """Strict CBOR decoding on top of cbor2: no trailing bytes, no duplicate keys, capped depth and
 size, and tags kept as raw `CBORTag` objects (cbor2 would otherwise turn tag 1 into a datetime
-or tag 2 into an int, which the door's decoder does not do)."""
+or tag 2 into an int, which the door's decoder does not do). Gerbang's profile (PROTOCOL.md,
+"CBOR profile") is checked on the bytes first, as the door's decoder does: definite lengths
+only, map keys only integers, text or byte strings."""
 
 from io import BytesIO
 from typing import Any
@@ -23,7 +25,9 @@ def loads(data: bytes, reason: Reason = Reason.CBOR, max_size: int = 1 << 20) ->
         raise ProtocolError(reason, "not bytes")
     if len(data) > max_size:
         raise ProtocolError(reason, f"{len(data)} bytes is over the {max_size}-byte cap")
-    fp = BytesIO(bytes(data))
+    data = bytes(data)
+    _check_profile(data, reason)
+    fp = BytesIO(data)
     try:
         value = cbor2.CBORDecoder(
             fp, semantic_decoders=_RAW_TAGS, max_depth=MAX_DEPTH, allow_duplicate_keys=False,
@@ -33,6 +37,54 @@ def loads(data: bytes, reason: Reason = Reason.CBOR, max_size: int = 1 << 20) ->
     if fp.tell() != len(data):
         raise ProtocolError(reason, f"{len(data) - fp.tell()} trailing bytes")
     return _thaw(value)
+
+
+class _Malformed(Exception):
+    """Not well-formed: the profile walk stops and cbor2 names the fault."""
+
+
+def _check_profile(b: bytes, reason: Reason) -> None:
+    """Walk every head without building values, as the door's decoder reads them: refuse an
+    indefinite length anywhere (cbor2 would join the chunks), a map key that is not an integer,
+    text or byte string (cbor2 would let Python merge 1, 1.0 and true, or take a tuple), and
+    nesting deeper than MAX_DEPTH."""
+    try:
+        _walk(b, 0, 0, reason)
+    except (_Malformed, IndexError):
+        pass
+
+
+def _walk(b: bytes, p: int, depth: int, reason: Reason) -> int:
+    """-> the offset after the item at b[p]."""
+    if depth > MAX_DEPTH:
+        raise ProtocolError(reason, "CBOR nested too deep")
+    major, ai = b[p] >> 5, b[p] & 0x1F
+    p += 1
+    if ai == 31 and 2 <= major <= 5:
+        raise ProtocolError(reason, "indefinite length (the profile takes definite lengths only)")
+    if ai > 27:
+        raise _Malformed
+    arg = ai
+    if ai >= 24:
+        w = 1 << (ai - 24)
+        if p + w > len(b):
+            raise _Malformed
+        arg = int.from_bytes(b[p:p + w], "big")
+        p += w
+    if major in (2, 3):
+        return p + arg
+    if major == 6:
+        return _walk(b, p, depth + 1, reason)
+    if major in (4, 5):
+        if arg > len(b) - p:
+            raise _Malformed  # more items announced than bytes left
+        for _ in range(arg):
+            if major == 5:
+                if b[p] >> 5 > 3:
+                    raise ProtocolError(reason, "map key must be an integer, text or byte string")
+                p = _walk(b, p, depth + 1, reason)
+            p = _walk(b, p, depth + 1, reason)
+    return p
 
 
 def _thaw(v: Any) -> Any:

@@ -52,7 +52,10 @@ def decode_sign1(data: bytes, max_size: int = 1 << 20) -> Sign1:
     if unprotected != {} or not isinstance(unprotected, dict):
         raise ProtocolError(Reason.COSE, "unprotected header must be an empty map")
     header = cbor.loads(protected, reason=Reason.COSE)
-    if not isinstance(header, dict) or set(header) != {1, 4}:
+    # labels by CBOR type and value: exactly the integers 1 and 4 (Python's True == 1.0 == 1;
+    # cbor.loads already refuses such keys, this says what the profile takes)
+    if not isinstance(header, dict) or set(header) != {1, 4} or \
+            any(type(label) is not int for label in header):
         raise ProtocolError(Reason.COSE, "protected header must hold exactly alg (1) and kid (4)")
     if header[1] != ALG_EDDSA or type(header[1]) is not int:
         raise ProtocolError(Reason.COSE, f"alg {header[1]!r} is not EdDSA (-8)")

@@ -33,6 +33,10 @@ def tstr(value: Any, name: str, reason: Reason, maximum: int) -> str:
 def cbor_map(value: Any, name: str, reason: Reason) -> dict:
     if type(value) is not dict:
         raise ProtocolError(reason, f"{name} must be a map")
+    # labels are looked up with ==, which is CBOR's equality only among these three kinds
+    # (1 == 1.0 == True in Python); cbor.loads refuses any other key already
+    if any(type(k) not in (int, str, bytes) for k in value):
+        raise ProtocolError(reason, f"{name} labels must be integers, text or byte strings")
     return value
 
 

@@ -63,11 +63,20 @@ def note(**details: Any) -> None:
     g.audit_details = current
 
 
+def action_name(endpoint: str | None) -> str:
+    """The audit action of an endpoint: the outer blueprint and the view
+    (``admin.devices.get_device`` -> ``admin.get_device``; view names are unique per app)."""
+    if not endpoint:
+        return "?"
+    parts = endpoint.split(".")
+    return f"{parts[0]}.{parts[-1]}" if len(parts) > 2 else endpoint
+
+
 def write_audit(status: int) -> None:
     actor = getattr(g, "actor", None)
     if actor is None:
         return
     with db.begin() as conn:
-        db.audit(conn, now(), actor, request.endpoint or "?",
+        db.audit(conn, now(), actor, action_name(request.endpoint),
                  f"{request.method} {request.full_path.rstrip('?')}"[:200], status,
                  getattr(g, "audit_details", None))

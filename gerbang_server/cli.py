@@ -19,15 +19,27 @@ from gerbang_protocol import load_private_key
 from . import auth, db, keys, trustlists
 from .config import now
 from .errors import ApiError
+from .issuing import issue, revoke_certificate
+from .jobs import run_jobs
 
 
 def _fail(message: str) -> None:
     raise click.ClickException(message)
 
 
+def _read(path: str) -> bytes:
+    """A file's bytes; one line and exit 2 when it cannot be read (a bad argument)."""
+    try:
+        return Path(path).read_bytes()
+    except OSError as e:
+        err = click.ClickException(f"cannot read {path}: {e.strerror}; give the file's path")
+        err.exit_code = 2
+        raise err from None
+
+
 def read_private_key(path: str) -> Ed25519PrivateKey:
     """A 32-byte seed file, 64 hex digits, or a PKCS#8 PEM."""
-    data = Path(path).read_bytes()
+    data = _read(path)
     if data.lstrip().startswith(b"-----BEGIN"):
         key = serialization.load_pem_private_key(data, password=None)
         if not isinstance(key, Ed25519PrivateKey):
@@ -43,7 +55,7 @@ def read_private_key(path: str) -> Ed25519PrivateKey:
 
 
 def read_bytes_or_hex(path: str) -> bytes:
-    data = Path(path).read_bytes()
+    data = _read(path)
     text = data.strip()
     if text and re.fullmatch(rb"[0-9a-fA-F]+", text) and len(text) % 2 == 0:
         return bytes.fromhex(text.decode())
@@ -66,9 +78,7 @@ def register(app: Flask) -> None:
     @app.cli.command("db-upgrade")
     def db_upgrade() -> None:
         """Upgrade the database schema to the newest migration and load the 18 areas."""
-        from .app import init_db
-
-        n = init_db()
+        n = db.init_db(now())
         click.echo(f"database at revision {db.current_revision(db.engine())}, {n} areas")
 
     @app.cli.command("create-token")
@@ -110,8 +120,6 @@ def register(app: Flask) -> None:
     @app.cli.command("run-jobs")
     def run_jobs_cmd() -> None:
         """Due key rotations and trust-list re-signing for every area (run from cron)."""
-        from .jobs import run_jobs
-
         report = run_jobs()
         with db.begin() as conn:
             db.audit(conn, report["now"], "cli", "jobs.run", None, None,
@@ -163,8 +171,6 @@ def register(app: Flask) -> None:
     @click.option("--reason", default=None)
     def revoke_cert(cti: str, reason: str | None) -> None:
         """Revoke the certificate with id CTI (32 hex digits); re-sign its area's list."""
-        from .issuing import revoke_certificate
-
         if not re.fullmatch(r"[0-9a-fA-F]{32}", cti):
             _fail("CTI must be 32 hex digits")
         t = now()
@@ -188,8 +194,6 @@ def register(app: Flask) -> None:
     def issue_cmd(area: int, category: int, doses: int, valid_days: int | None,
                   areas_opt: str | None, as_json: bool) -> None:
         """Issue a certificate for AREA with its newest key; prints the QR text."""
-        from .issuing import issue
-
         try:
             areas = [int(a) for a in areas_opt.split(",")] if areas_opt else None
         except ValueError:

@@ -18,6 +18,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Column,
     Connection,
@@ -30,7 +31,6 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Table,
-    Text,
     UniqueConstraint,
     create_engine,
     event,
@@ -42,6 +42,9 @@ from sqlalchemy import (
 
 metadata = MetaData()
 
+# JSON documents; Python None is SQL NULL (not JSON null).
+JSONDoc = JSON(none_as_null=True)
+
 # The 18 areas (server/areas.json), with the per-area policy and subject-tag key.
 
 areas = Table(
@@ -50,8 +53,8 @@ areas = Table(
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("slug", String(64), nullable=False, unique=True),
     Column("name", String(200), nullable=False),
-    # JSON text: {"min_doses", "categories", "clock_policy", "max_unsynced", "reuse_window"}
-    Column("policy", Text, nullable=False),
+    # {"min_doses", "categories", "clock_policy", "max_unsynced", "reuse_window"}
+    Column("policy", JSONDoc, nullable=False),
     Column("tag_key", LargeBinary, nullable=False),  # 16 bytes, goes into the trust list
     Column("created_at", BigInteger, nullable=False),
 )
@@ -70,13 +73,13 @@ devices = Table(
     Column("retired_at", BigInteger),
     Column("last_sync_at", BigInteger),  # server time of the last accepted sync
     Column("last_device_time", BigInteger),  # device_time reported at that sync
-    Column("health", Text),  # JSON text of the last health map {"1": free_heap, ...}
+    Column("health", JSONDoc),  # the last health map {"1": free_heap, ...}
     Column("last_counter", BigInteger, nullable=False, default=0),  # replay protection
     Column("acked_seq", BigInteger, nullable=False, default=0),  # all seqs <= it are stored
     Column("max_seq", BigInteger, nullable=False, default=0),  # highest seq stored
-    Column("gaps", Text),  # JSON text: list of [first, last] missing seq ranges above acked_seq
+    Column("gaps", JSONDoc),  # list of [first, last] missing seq ranges above acked_seq
     Column("trust_serial", BigInteger, nullable=False, default=0),  # serial the device holds
-    Column("config", Text),  # JSON text: sync response config {"1": sync_interval, ...}
+    Column("config", JSONDoc),  # device config {"sync_interval_s": s, ...} (gerbang_protocol.device_config)
 )
 
 # Per-area issuer keys. Private seeds are AES-GCM encrypted under the KEK (server/keys.py).
@@ -197,7 +200,7 @@ audit_log = Table(
     Column("action", String(100), nullable=False),
     Column("target", String(200)),
     Column("status", Integer),
-    Column("details", Text),  # JSON text
+    Column("details", JSONDoc),
 )
 
 
@@ -212,7 +215,7 @@ def make_engine(url: str, schema: str | None = None) -> Engine:
         kwargs["connect_args"] = {"options": f"-csearch_path={schema}"}
     if url.startswith("postgresql"):
         kwargs["pool_pre_ping"] = True
-    engine = create_engine(url, **kwargs)
+    engine = create_engine(url, json_serializer=dumps, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
@@ -241,11 +244,8 @@ def begin() -> Iterator[Connection]:
 # --- small helpers ---------------------------------------------------------------------------
 
 def dumps(obj: Any) -> str:
+    """JSON columns' text: compact, keys sorted (the engine's json_serializer)."""
     return json.dumps(obj, sort_keys=True, separators=(",", ":"))
-
-
-def loads(text: str | None, default: Any = None) -> Any:
-    return default if text is None else json.loads(text)
 
 
 def row_dict(row: Any) -> dict[str, Any]:
@@ -266,15 +266,13 @@ def upsert_area(conn: Connection, area_id: int, slug: str, name: str, policy: di
                 tag_key: bytes, now: int) -> None:
     """Insert an area if missing; rename it if present (policy and tag key are kept)."""
     if get_area(conn, area_id) is None:
-        conn.execute(insert(areas).values(id=area_id, slug=slug, name=name, policy=dumps(policy),
+        conn.execute(insert(areas).values(id=area_id, slug=slug, name=name, policy=policy,
                                           tag_key=tag_key, created_at=now))
     else:
         conn.execute(update(areas).where(areas.c.id == area_id).values(slug=slug, name=name))
 
 
 def set_area(conn: Connection, area_id: int, **values: Any) -> None:
-    if "policy" in values and not isinstance(values["policy"], str):
-        values["policy"] = dumps(values["policy"])
     conn.execute(update(areas).where(areas.c.id == area_id).values(**values))
 
 
@@ -311,9 +309,6 @@ def insert_device(conn: Connection, device_id: str, area_id: int, public_key: by
 
 
 def update_device(conn: Connection, device_id: str, **values: Any) -> None:
-    for k in ("health", "gaps", "config"):
-        if k in values and values[k] is not None and not isinstance(values[k], str):
-            values[k] = dumps(values[k])
     conn.execute(update(devices).where(devices.c.id == device_id).values(**values))
 
 
@@ -430,7 +425,7 @@ def audit(conn: Connection, now: int, actor: str, action: str, target: str | Non
           status: int | None = None, details: Any = None) -> None:
     conn.execute(insert(audit_log).values(
         at=now, actor=actor, action=action, target=target, status=status,
-        details=None if details is None else dumps(details)))
+        details=details))
 
 
 def list_audit(conn: Connection, after: int = 0, limit: int = 100) -> list[dict[str, Any]]:
@@ -474,15 +469,61 @@ def upgrade(eng: Engine, revision: str = "head") -> None:
     """Alembic upgrade on ``eng`` (PostgreSQL: under an advisory lock, so several server
     processes starting at once migrate exactly once)."""
     from alembic import command
+
+    _migrate(eng, command.upgrade, revision)
+
+
+def downgrade(eng: Engine, revision: str) -> None:
+    from alembic import command
+
+    _migrate(eng, command.downgrade, revision)
+
+
+def _migrate(eng: Engine, step: Any, revision: str) -> None:
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", MIGRATIONS)
-    with eng.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATE_LOCK})")
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+    with eng.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite alters a column by rebuilding its table; dropping the old copy of a table
+            # that others reference fails while foreign keys are enforced. The pragma only
+            # works outside a transaction; the check below keeps the migration honest.
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            conn.commit()
+        try:
+            with conn.begin():
+                if conn.dialect.name == "postgresql":
+                    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATE_LOCK})")
+                cfg.attributes["connection"] = conn
+                step(cfg, revision)
+                if sqlite:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"migration left foreign keys broken: {broken[:5]}")
+        finally:
+            if sqlite:
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                conn.commit()
+
+
+def init_db(now: int) -> int:
+    """Upgrade the app's database to the newest migration and load the areas; returns the
+    area count (app start with GERBANG_AUTO_MIGRATE, and ``flask ... db-upgrade``)."""
+    upgrade(engine())
+    with begin() as conn:
+        return seed_areas(conn, now)
+
+
+def head_revision() -> str:
+    """The newest migration's revision id."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", MIGRATIONS)
+    return ScriptDirectory.from_config(cfg).get_current_head()
 
 
 def current_revision(eng: Engine) -> str | None:
@@ -501,3 +542,59 @@ def seed_areas(conn: Connection, now: int) -> int:
         upsert_area(conn, int(a["id"]), a["slug"], a["name"], DEFAULT_POLICY,
                     secrets.token_bytes(16), now)
     return len(data)
+
+
+# === Dashboard (gerbang_server/dashboard/) ======================================================
+# Staff accounts, login throttling, per-hour scan counts kept at ingest (the overview and the
+# area day chart read these, never the raw scan table) and one row per accepted sync (a unit's
+# history). Created by migration 0003_dashboard; the queries live in gerbang_server/dashboard/.
+
+dashboard_users = Table(
+    "dashboard_users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("password_hash", String(255), nullable=False),  # werkzeug scrypt
+    Column("role", String(16), nullable=False),  # pic | viewer | admin
+    Column("areas", JSON),  # list of area ids (role pic only)
+    Column("created_at", BigInteger, nullable=False),
+    Column("disabled_at", BigInteger),
+)
+
+# Failed log-ins per user name (known or not, so the answer tells nothing about which exist).
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("username", String(64), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("last_at", BigInteger, nullable=False),
+)
+
+# Scan records counted per area, UTC hour (start, unix s), unit, decision and reason.
+scan_hourly = Table(
+    "scan_hourly",
+    metadata,
+    Column("area_id", Integer, primary_key=True, autoincrement=False),
+    Column("hour", BigInteger, primary_key=True, autoincrement=False),
+    Column("device_id", String(32), primary_key=True),
+    Column("decision", SmallInteger, primary_key=True, autoincrement=False),
+    Column("reason", SmallInteger, primary_key=True, autoincrement=False),
+    Column("n", BigInteger, nullable=False),
+    Index("ix_scan_hourly_hour", "hour"),
+)
+
+# Every accepted sync: what the unit reported (health map, like devices.health).
+device_syncs = Table(
+    "device_syncs",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+           autoincrement=True),
+    Column("device_id", String(32), nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Column("device_time", BigInteger),
+    Column("firmware", String(32)),
+    Column("trust_serial", BigInteger),
+    Column("acked_seq", BigInteger),
+    Column("health", JSON),
+    Index("ix_device_syncs_device_at", "device_id", "at"),
+)

@@ -1,6 +1,7 @@
-"""Scan export: ``GET /api/v1/admin/scans?format=csv|json`` with filters (area, device, since,
-until, decision) and an id cursor (``after``, ``limit``). Both formats are streamed: rows are
-read from the database page by page while the response is written.
+"""Scan export, served at ``GET /api/v1/admin/scans?format=csv|json`` (admin/scans.py), with
+filters (area, device, since, until, decision) and an id cursor (``after``, ``limit``). Both
+formats are streamed: rows are read from the database page by page while the response is
+written.
 
 JSON: ``{"records": [...], "next_after": id|null}``; ``next_after`` is set when ``limit`` rows
 were returned (ask again with ``after=<next_after>``). CSV: a header line then one line per
@@ -16,11 +17,11 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Response, current_app, request, stream_with_context
+from flask import request
 
-from . import auth, db
-from .admin import bp, get_str, query_int
+from . import db
 from .errors import bad_request
+from .inputs import get_str, query_int
 
 COLUMNS = ["id", "device_id", "area_id", "seq", "time", "decision", "reason", "clock", "flags",
            "kid", "tag", "received_at"]
@@ -33,7 +34,7 @@ def record_json(r: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _filters() -> dict[str, Any]:
+def request_filters() -> dict[str, Any]:
     decision = request.args.get("decision")
     if decision not in (None, "", "allow", "deny", "0", "1"):
         raise bad_request("decision must be allow, deny, 0 or 1", "bad_query")
@@ -48,7 +49,7 @@ def _filters() -> dict[str, Any]:
             "decision": None if not decision else (1 if decision in ("allow", "1") else 0)}
 
 
-def _rows(filters: dict[str, Any], after: int, limit: int | None,
+def scan_rows(filters: dict[str, Any], after: int, limit: int | None,
           page: int) -> Iterator[dict[str, Any]]:
     """Matching rows in id order, fetched ``page`` at a time, each page its own short read."""
     sent = 0
@@ -65,28 +66,7 @@ def _rows(filters: dict[str, Any], after: int, limit: int | None,
         after = rows[-1]["id"]
 
 
-@bp.get("/scans")
-def export_scans() -> Response:
-    fmt = request.args.get("format", "json")
-    if fmt not in ("json", "csv"):
-        raise bad_request("format must be json or csv", "bad_query")
-    filters = _filters()
-    after = query_int("after", 0) or 0
-    max_page = current_app.config["GERBANG_EXPORT_MAX_PAGE"]
-    limit = query_int("limit", 1, max_page)
-    page = current_app.config["GERBANG_EXPORT_PAGE"]
-    if fmt == "json" and limit is None:
-        limit = page
-    auth.note(format=fmt, after=after, limit=limit,
-              **{k: v for k, v in filters.items() if v is not None})
-    rows = _rows(filters, after, limit, page)
-    if fmt == "csv":
-        return Response(stream_with_context(_csv(rows)), mimetype="text/csv",
-                        headers={"Content-Disposition": "attachment; filename=scans.csv"})
-    return Response(stream_with_context(_json(rows, limit)), mimetype="application/json")
-
-
-def _csv(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
+def csv_lines(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(COLUMNS)
@@ -100,7 +80,7 @@ def _csv(rows: Iterator[dict[str, Any]]) -> Iterator[str]:
     yield buf.getvalue()
 
 
-def _json(rows: Iterator[dict[str, Any]], limit: int | None) -> Iterator[str]:
+def json_parts(rows: Iterator[dict[str, Any]], limit: int | None) -> Iterator[str]:
     yield '{"records":['
     n, last = 0, None
     for r in rows:

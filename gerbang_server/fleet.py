@@ -1,4 +1,4 @@
-"""Fleet health: ``GET /api/v1/admin/fleet`` — what needs attention now.
+"""Fleet health (served at ``GET /api/v1/admin/fleet``, admin/fleet.py) — what needs attention now.
 
 - devices not synced for ``GERBANG_FLEET_STALE_AFTER`` (or never), with their last health;
 - areas whose trust list is missing or expires within ``GERBANG_FLEET_WARN_BEFORE``;
@@ -11,11 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, jsonify
+from flask import current_app
 
 from . import db, jobs, keys
-from .admin import bp
-from .config import now
 
 
 def fleet_health(t: int) -> dict[str, Any]:
@@ -29,7 +27,7 @@ def fleet_health(t: int) -> dict[str, Any]:
             if last is None or t - last >= stale_after:
                 stale.append({"id": d["id"], "area": d["area_id"], "last_sync_at": last,
                               "age": None if last is None else t - last,
-                              "firmware": d["firmware"], "health": db.loads(d["health"])})
+                              "firmware": d["firmware"], "health": d["health"]})
         lists, no_key = [], []
         for a in db.list_areas(conn):
             tl = db.latest_trustlist(conn, a["id"])
@@ -51,7 +49,3 @@ def fleet_health(t: int) -> dict[str, Any]:
             "trustlists_expiring": lists, "areas_without_key": no_key, "signer": signer,
             "lapse_warnings": lapse}
 
-
-@bp.get("/fleet")
-def get_fleet() -> Response:
-    return jsonify(fleet_health(now()))

@@ -1,6 +1,7 @@
 """Issuing certificates for an area, always with the area's newest active issuer key.
 
-``POST /api/v1/admin/areas/<id>/certificates`` and ``flask --app gerbang_server issue``. Returns the
+Used by ``POST /api/v1/admin/areas/<id>/certificates`` (gerbang_server/admin/certificates.py)
+and ``flask --app gerbang_server issue``. Returns the
 QR text. Nothing personal is stored: only SHA-256(cti), the area, the key, iat/exp and the
 category, which is what revocation and key-window bookkeeping need.
 """
@@ -11,16 +12,16 @@ import hashlib
 import secrets
 from typing import Any
 
-from flask import Response, current_app, jsonify
+from flask import current_app
 from sqlalchemy import Connection
 
 from gerbang_protocol import Certificate, Status, issue_qr
 from gerbang_protocol.cert import CATEGORIES, MAX_DOSES
 
-from . import auth, db, keys, trustlists
-from .admin import bp, get_int, get_str, json_body, require_area
+from . import db, keys, trustlists
 from .config import now
 from .errors import ApiError, bad_request
+from .lookup import require_area
 
 
 def cti_hash(cti: bytes) -> bytes:
@@ -90,25 +91,3 @@ def revoke_certificate(conn: Connection, cti: bytes, t: int,
                          revoked_at=t, reason=reason)
     return db.get_revocation(conn, cert["area_id"], h)
 
-
-@bp.post("/areas/<int:area_id>/certificates")
-def issue_certificate(area_id: int) -> tuple[Response, int]:
-    data = json_body()
-    unknown = set(data) - {"category", "doses", "areas", "valid_for", "nbf", "iss"}
-    if unknown:
-        raise bad_request(f"unknown fields: {sorted(unknown)}", "unknown_field")
-    category = get_int(data, "category", 1, 5)
-    doses = get_int(data, "doses", 0, MAX_DOSES, default=0)
-    valid_for = get_int(data, "valid_for", 1, 10 * 365 * 86400, default=None)
-    nbf = get_int(data, "nbf", 0, 2**32 - 1, default=None)
-    iss = get_str(data, "iss", 64, default=None)
-    areas = data.get("areas")
-    if areas is not None and not isinstance(areas, list):
-        raise bad_request("areas must be a list of area ids", "bad_field")
-    with db.begin() as conn:
-        require_area(conn, area_id)
-    keys.kek()
-    out = issue(area_id, category, doses, areas, valid_for, nbf, iss)
-    auth.note(area=area_id, kid=out["kid"], exp=out["exp"], category=category,
-              revocation_hash=cti_hash(bytes.fromhex(out["cti"]))[:8].hex())
-    return jsonify(out), 201

@@ -41,7 +41,7 @@ MEDIA_TYPE = "application/cbor"
 
 
 def policy_of(area: dict[str, Any]) -> Policy:
-    p = {**db.DEFAULT_POLICY, **db.loads(area["policy"], {})}
+    p = {**db.DEFAULT_POLICY, **(area["policy"] or {})}
     return Policy(p["min_doses"], p["categories"], p["clock_policy"], p["max_unsynced"],
                   p["reuse_window"])
 

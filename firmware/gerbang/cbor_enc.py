@@ -1,32 +1,9 @@
 """The CBOR encoder (deterministic: shortest heads, definite lengths, keys sorted like cbor2
-canonical=True) and float decoding, apart from gerbang.cbor's decoder: the door's scan path
-needs neither, so they are not resident (imported on first use: the device's sync request,
-tests, a float in some input)."""
-
-import struct
+canonical=True), apart from gerbang.cbor's decoder: the door's scan path never encodes, so only
+the modules that encode import it (cose.sign, the device's sync request, tests). It depends on
+the decoder module for Tag; the decoder never imports it (no import circle)."""
 
 from gerbang.cbor import Tag
-
-
-def float_of(b):
-    """IEEE 754 half, single or double (2, 4 or 8 big-endian bytes) -> float."""
-    if len(b) == 2:
-        return _half(b[0] << 8 | b[1])
-    return struct.unpack(">f" if len(b) == 4 else ">d", bytes(b))[0]
-
-
-def _half(h):
-    exp = (h >> 10) & 0x1F
-    mant = h & 0x3FF
-    if exp == 0:
-        val = mant * 5.960464477539063e-08  # 2**-24
-    elif exp != 31:
-        val = (mant + 1024) * 2.0 ** (exp - 25)
-    elif mant == 0:
-        val = float("inf")
-    else:
-        val = float("nan")
-    return -val if h & 0x8000 else val
 
 
 def _head_into(out, major, n):

@@ -98,11 +98,11 @@ def verify(msg, keys):
 def sign(seed, payload, kid):
     """Tagged COSE_Sign1 of payload, signed with the Ed25519 seed whose public key has `kid`
     (the device signs its sync requests; tests sign fixtures)."""
-    from gerbang import ed25519
+    from gerbang import cbor_enc, ed25519
 
-    protected = cbor.dumps({1: ALG_EDDSA, 4: bytes(kid)})
+    protected = cbor_enc.dumps({1: ALG_EDDSA, 4: bytes(kid)})
     sig = ed25519.sign(seed, sig_structure(protected, payload))
-    return cbor.dumps(cbor.Tag(TAG_SIGN1, [protected, {}, payload, sig]))
+    return cbor_enc.dumps(cbor.Tag(TAG_SIGN1, [protected, {}, payload, sig]))
 
 
 def kid_of(pub):

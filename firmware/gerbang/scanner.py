@@ -4,12 +4,17 @@ The UART object needs any(), readinto(buf) -> n or None, write(b), and init(baud
 rate change at start (machine.UART, the virtual board's pty UART, or a test fake); baud is the
 rate it was opened at (the module's factory 9600), kept up to date by configure(). Time comes from the ticks_ms/ticks_diff functions passed in.
 
-Reading: a code is the bytes up to "\r". Memory is fixed at construction (max_len bytes for the
-code, 64 bytes of receive chunk), so long or garbage input never
-grows memory: an over-long frame is discarded up to its "\r" and reported once as TOO_LONG;
-a frame with control bytes (line noise) is dropped; a frame left half-sent for longer than
-char_timeout_ms is dropped (the next byte starts a new frame: resynchronisation). Zone-bit reply
-frames (02 00 00 len data crc) that arrive late among codes are stripped. The module repeats a
+Reading (docs/FIRMWARE.md, "Framing"): a code is a line, the bytes up to "\r", of printable
+ASCII (0x20-0x7E; a Gerbang code is Base45 text). Memory is fixed at construction (max_len bytes
+for the code, 64 bytes of receive chunk, 8 for a reply), so long or garbage input never grows
+memory: an over-long line is discarded up to its "\r" and reported once as TOO_LONG; a line
+with any other byte (control bytes, 0x7F, 0x80-0xFF: line noise, a rate mismatch) is dropped
+at its "\r"; a line left half-sent for longer than char_timeout_ms is dropped (the next byte
+starts a new line: resynchronisation). A zone-bit reply that arrives late (02 00 00 n data crc,
+n = 1 or 2: what the driver's own commands get back) is recognised only at the start of a line
+and only whole, with a good CRC; it is followed beside the line framing, never instead of it,
+so bytes that only look like a reply (noise) are framed as a line like any others and can never
+swallow the next "\r" or the code after it. The module repeats a
 code while it stays in view (continuous mode): the same code again within debounce_ms of its
 last sighting is dropped, and every sighting extends the window. "The same" = same length and
 same 30-bit running hash (no second copy of the code in RAM); a collision can only drop a scan,
@@ -24,14 +29,24 @@ _CR = const(0x0D)
 _LF = const(0x0A)
 _STX = const(0x02)
 _ST_DATA = const(0)
-_ST_ACK = const(1)  # inside a stray reply frame
 _ST_SKIP = const(2)  # discarding up to "\r" (overflow or noise)
+_REPLY_MAX = const(2)  # longest reply data the driver asks for (one or two register bytes)
 _RX = const(64)
 _HMASK = const(0x3FFFFFFF)  # keep the running hash a small int on the ESP32 (31-bit)
 
 
 def _diff(a, b):
     return a - b
+
+
+def _reply_crc_ok(a, n):
+    # CRC16-CCITT/XMODEM over 00 <n> <data> (as gerbang.zonebit, which is not resident)
+    crc = 0
+    for i in range(1, 4 + n):
+        crc ^= a[i] << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021) & 0xFFFF if crc & 0x8000 else (crc << 1) & 0xFFFF
+    return a[4 + n] == crc >> 8 and a[5 + n] == crc & 0xFF
 
 
 class Scanner:
@@ -58,8 +73,9 @@ class Scanner:
         self._st = _ST_DATA
         self._bad = False
         self._too_long = False
-        self._ack_pos = 0
-        self._ack_left = 0
+        self._ack = bytearray(6 + _REPLY_MAX)  # a reply being received (beside the line)
+        self._ack_pos = 0  # its bytes so far; 0 = none
+        self._ack_cr = False  # a "\r" inside it ended a (noise) line
         self._t_rx = 0
         # Counters for health reports and tests.
         self.codes = 0
@@ -79,16 +95,18 @@ class Scanner:
 
     def pending(self):
         """True while a frame is half received (the app should not sleep then)."""
-        return self._n > 0 or self._st != _ST_DATA or self._rpos < self._rend
+        return self._n > 0 or self._st != _ST_DATA or self._ack_pos > 0 or \
+            self._rpos < self._rend
 
     def poll(self):
         """Consume what the UART has. Returns the length n > 0 of a new code (in self.code[:n]),
         TOO_LONG once per over-long frame, or 0 when there is nothing new."""
         now = self.ticks_ms()
-        if (self._n or self._st != _ST_DATA) and \
+        if (self._n or self._st != _ST_DATA or self._ack_pos) and \
                 self.ticks_diff(now, self._t_rx) > self.char_timeout_ms:
             self.timeouts += 1
             self._reset()
+            self._ack_pos = 0
         while True:
             if self._rpos >= self._rend:
                 if not self.uart.any():
@@ -112,38 +130,44 @@ class Scanner:
         while i < end:
             b = rx[i]
             i += 1
-            st = self._st
-            if st == _ST_ACK:
-                self._ack_pos += 1
-                p = self._ack_pos
-                if p <= 2:
-                    if b != 0:  # not a reply after all: treat the frame as noise
-                        self._st = _ST_SKIP
-                        self._bad = True
-                elif p == 3:
-                    self._ack_left = b + 2
-                else:
-                    self._ack_left -= 1
-                    if self._ack_left <= 0:
+            ap = self._ack_pos
+            if ap:
+                # a reply being received: its bytes go to the line framing below as well,
+                # unless this one completes it (then the line so far was the reply)
+                ack = self._ack
+                ack[ap] = b
+                ap += 1
+                if (ap < 4 and b) or (ap == 4 and not 0 < b <= _REPLY_MAX):
+                    ap = 0  # not a reply: the bytes stay a (noise) line
+                elif ap > 4 and ap == 6 + ack[3]:
+                    ap = 0
+                    if _reply_crc_ok(ack, ack[3]):
+                        self._ack_pos = 0
                         self.acks += 1
-                        self._st = _ST_DATA
-                continue
+                        if self._ack_cr:
+                            self.noise -= 1  # that "noise line" was the reply's own "\r"
+                        self._reset()
+                        continue
+                self._ack_pos = ap
             if b == _CR:
+                if ap:
+                    self._ack_cr = True
                 r = self._complete(now)
                 self._reset()
                 if r:
                     self._rpos = i
                     return r
                 continue
-            if st == _ST_SKIP:
+            if self._st == _ST_SKIP:
                 continue
-            if b == _STX:
-                self._st = _ST_ACK
-                self._ack_pos = 0
-                continue
+            if b == _STX and not ap and self._n == 0 and not self._bad:
+                # a late reply can only start a line (the module never splits its own output)
+                self._ack[0] = b
+                self._ack_pos = 1
+                self._ack_cr = False
             if b == _LF and self._n == 0:
                 continue  # CR LF suffix setting
-            if b < 0x20 or b == 0x7F:
+            if b < 0x20 or b > 0x7E:  # control bytes, DEL, 0x80-0xFF: noise, never a code
                 self._bad = True
                 self._st = _ST_SKIP
                 continue

@@ -16,9 +16,11 @@ def build_request(seed, kid, device_id, counter, nonce, device_time, first_seq, 
     """Tagged COSE_Sign1 body of POST /api/v1/sync, signed with the device's Ed25519 seed
     (kid = kid of its public key). counter and nonce come from the caller (persisted counter,
     random nonce); records is the concatenation of 32-byte scan records from first_seq."""
-    payload = cbor.dumps({1: device_id, 2: counter, 3: bytes(nonce), 4: device_time,
-                          5: first_seq, 6: bytes(records), 7: trust_serial, 8: firmware,
-                          9: health})
+    from gerbang import cbor_enc  # the encoder is not resident: only the sync boot encodes
+
+    payload = cbor_enc.dumps({1: device_id, 2: counter, 3: bytes(nonce), 4: device_time,
+                              5: first_seq, 6: bytes(records), 7: trust_serial,
+                              8: firmware, 9: health})
     return cose.sign(seed, payload, kid)
 
 

@@ -10,7 +10,7 @@ from tests.conftest import ROOT
 
 
 def gerbang(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "gerbang_cli.cli", *args], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "gerbang_cli.cli", "--lang", "en", *args], cwd=ROOT,
                           capture_output=True, text=True)
 
 

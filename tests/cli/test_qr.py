@@ -14,7 +14,7 @@ def test_golden_certificate_round_trips_through_an_image(tmp_path) -> None:
     with open(GOLDEN) as f:
         qr_text = json.load(f)["certificates"][0]["qr"]
     out = tmp_path / "cert.png"
-    p = subprocess.run([sys.executable, "-m", "gerbang_cli.cli", "qr", qr_text, "--out", str(out)],
+    p = subprocess.run([sys.executable, "-m", "gerbang_cli.cli", "--lang", "en", "qr", qr_text, "--out", str(out)],
                        cwd=ROOT, capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
     assert "alphanumeric" in p.stdout
@@ -25,7 +25,7 @@ def test_golden_certificate_round_trips_through_an_image(tmp_path) -> None:
 
 
 def test_refuses_a_text_over_version_10(tmp_path) -> None:
-    p = subprocess.run([sys.executable, "-m", "gerbang_cli.cli", "qr", "GB1:" + "0" * 500, "--out",
+    p = subprocess.run([sys.executable, "-m", "gerbang_cli.cli", "--lang", "en", "qr", "GB1:" + "0" * 500, "--out",
                         str(tmp_path / "x.png")], cwd=ROOT, capture_output=True, text=True)
     assert p.returncode == 2 and "over 10" in p.stderr
     assert not (tmp_path / "x.png").exists()

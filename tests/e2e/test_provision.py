@@ -58,7 +58,7 @@ def _inputs(tmp_path, cfg: dict, g: dict, **change) -> tuple[str, str, str]:
 
 def _provision(port: str, config: str, bundle: str, *extra: str,
                timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "gerbang_cli.cli", "provision", "--port", port,
+    return subprocess.run([sys.executable, "-m", "gerbang_cli.cli", "--lang", "en", "provision", "--port", port,
                            "--config", config, "--bundle", bundle, "--arch", "x64", *extra],
                           capture_output=True, text=True, cwd=ROOT, timeout=timeout)
 

@@ -88,8 +88,10 @@ def lab(tmp_path):
 
 @pytest.fixture
 def lab_manual(tmp_path):
-    """Syncs only when the test asks (Unit.sync_now: the hook's marker + a reset)."""
+    """Syncs only when the test asks (Unit.sync_now: the hook's marker + a reset), as often as
+    it asks (no rate limit for empty syncs)."""
     with Lab(str(tmp_path), heap=RUN_HEAP, sync_interval_s=3600) as lab:
+        lab.env["GERBANG_SYNC_MIN_INTERVAL"] = "0"
         lab.start_server()
         yield lab
 
@@ -179,33 +181,51 @@ def test_server_down_keeps_records_backs_off_and_catches_up(lab_manual):
     assert _last_counter(lab, unit.id) == 2
 
 
-def test_server_config_reaches_the_unit_and_bad_values_are_ignored(lab_manual):
+def test_server_config_reaches_the_unit_and_what_it_refuses_the_door_would_too(lab_manual):
+    """The device-config contract end to end (gerbang_protocol.device_config): every value the
+    admin API accepts, at both ends of every range, is applied by the door (nothing ignored);
+    every value the door would ignore is refused by the API with the key and its range."""
+    from gerbang_protocol import device_config
+
     lab = lab_manual
     area = 5
     cert = lab.issue(area)
     unit = lab.add_unit("gb-05-0001", area)  # provisioned with relay_ms 200
     image = os.path.join(unit.vb.dir, "flash.img")
     assert 190 <= _pulse_ms(unit, cert["qr"]) <= 400
-    # 1. the admin sets the device's config: relay_ms 600 (the door applies it), sync_interval
-    # 30 s (the server accepts >= 10 s; the door's minimum is 60 s: ignored, counted)
+    # 1. relay_ms 600 and the door's own key sync_interval_s: accepted, applied, none ignored
     lab.api("PATCH", f"/admin/devices/{unit.id}",
-            {"config": {"relay_ms": 600, "sync_interval": 30}})
+            {"config": {"relay_ms": 600, "sync_interval_s": 3600}})
     s1 = unit.sync_now()
-    assert s1["ok"] and s1["cfg"] == 1 and s1["cfg_bad"] == 1, s1
-    assert json.loads(_flash_file(image, "config.over.json")) == {"relay_ms": 600}
+    assert s1["ok"] and s1["cfg"] == 1 and s1["cfg_bad"] == 0, s1
+    assert json.loads(_flash_file(image, "config.over.json")) == {"relay_ms": 600,
+                                                                  "sync_interval_s": 3600}
     assert 590 <= _pulse_ms(unit, cert["qr"]) <= 800  # after the reset: the server's value
     # 2. the same config again: nothing written (flash wear), the value stays
     s2 = unit.sync_now()
-    assert s2["ok"] and s2["cfg"] == 0 and s2["cfg_bad"] == 1, (s2.get("err"), s2)
-    assert 590 <= _pulse_ms(unit, cert["qr"]) <= 800
-    # 3. only a bad value left (debounce 60 s: the server's limit, above the door's 10 s): it is
-    # ignored, the override goes and the provisioned values are back
-    lab.api("PATCH", f"/admin/devices/{unit.id}", {"config": {"scan_debounce_ms": 60000}})
+    assert s2["ok"] and s2["cfg"] == 0 and s2["cfg_bad"] == 0, (s2.get("err"), s2)
+    # 3. both ends of every range: the API takes them, the door applies every one
+    for end in ("hi", "lo"):
+        cfg = {k.name: getattr(k, end) for k in device_config.KEYS}
+        if end == "lo":  # the door would sync every 60 s: keep the hour for the test
+            cfg["sync_interval_s"] = 3600
+        lab.api("PATCH", f"/admin/devices/{unit.id}", {"config": cfg})
+        s = unit.sync_now()
+        assert s["ok"] and s["cfg"] == 1 and s["cfg_bad"] == 0, (end, s.get("err"), s)
+        assert json.loads(_flash_file(image, "config.over.json")) == cfg
+    # 4. every value just outside a range, an old name and an unknown key: refused, nothing
+    # stored (the unit's override stays what the last sync gave)
+    bad = [{k.name: v} for k in device_config.KEYS for v in (k.lo - 1, k.hi + 1)]
+    bad += [{"sync_interval": 600}, {"relay": 600}]
+    for c in bad:
+        with pytest.raises(RuntimeError, match=": 400 .*bad_config") as e:
+            lab.api("PATCH", f"/admin/devices/{unit.id}", {"config": c})
+        assert next(iter(c)) in str(e.value)
+    assert lab.api("GET", f"/admin/devices/{unit.id}")["config"] == cfg
+    # 5. no config: the override goes and the provisioned values are back
+    lab.api("PATCH", f"/admin/devices/{unit.id}", {"config": None})
     s3 = unit.sync_now()
-    assert s3["ok"] and s3["cfg"] == 1 and s3["cfg_bad"] == 1, (s3.get("err"), s3)
+    assert s3["ok"] and s3["cfg"] == 1 and s3["cfg_bad"] == 0, (s3.get("err"), s3)
     assert _flash_file(image, "config.over.json") is None
     assert 190 <= _pulse_ms(unit, cert["qr"]) <= 400
-    # a value the door could never take is refused by the admin API already
-    with pytest.raises(RuntimeError, match=": 400 "):
-        lab.api("PATCH", f"/admin/devices/{unit.id}", {"config": {"relay_ms": 999999}})
     assert not [e for e in unit.ev.items if e["ev"] == "error"]

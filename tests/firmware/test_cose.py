@@ -1,7 +1,7 @@
 """COSE_Sign1 strict profile (docs/PROTOCOL.md §1): cose-wg examples and our own fixtures."""
 
 from fwtest import SHARED_VECTORS, check, load_json, raises
-from gerbang import cbor, cose, ed25519
+from gerbang import cbor, cbor_enc, cose, ed25519
 from gerbang.reasons import CBOR, COSE, Reject
 
 _EX = SHARED_VECTORS + "/cose-wg-examples/"
@@ -101,33 +101,59 @@ def test_tampering_is_caught():
 
 def _build(protected, unprotected=None, payload=b"", sig=bytes(64), tag=18):
     item = [protected, {} if unprotected is None else unprotected, payload, sig]
-    return cbor.dumps(cbor.Tag(tag, item) if tag is not None else item)
+    return cbor_enc.dumps(cbor.Tag(tag, item) if tag is not None else item)
 
 
 def test_profile_strictness():
     kid = bytes(8)
-    good = cbor.dumps({1: -8, 4: kid})
+    good = cbor_enc.dumps({1: -8, 4: kid})
     check(cose.decode(_build(good)).kid == kid)
     bad = [
-        _build(cbor.dumps({1: -8, 4: kid, 2: [1]})),  # crit / any extra entry
-        _build(cbor.dumps({1: -7, 4: kid})),  # ES256
-        _build(cbor.dumps({1: -8})),  # no kid
-        _build(cbor.dumps({1: -8, 4: bytes(7)})),  # short kid
-        _build(cbor.dumps({1: -8, 4: "kidkidki"})),  # kid as text
-        _build(cbor.dumps({1: -8, 4: kid}), {4: kid}),  # unprotected not empty
+        _build(cbor_enc.dumps({1: -8, 4: kid, 2: [1]})),  # crit / any extra entry
+        _build(cbor_enc.dumps({1: -7, 4: kid})),  # ES256
+        _build(cbor_enc.dumps({1: -8})),  # no kid
+        _build(cbor_enc.dumps({1: -8, 4: bytes(7)})),  # short kid
+        _build(cbor_enc.dumps({1: -8, 4: "kidkidki"})),  # kid as text
+        _build(cbor_enc.dumps({1: -8, 4: kid}), {4: kid}),  # unprotected not empty
         _build(good, sig=bytes(63)),
         _build(good, payload="text"),
         _build(good, tag=17),
         _build(good, tag=None),
         _build(b""),  # empty protected bstr
         _build(b"\xa2\x01\x27\x04"),  # protected bytes not well-formed
-        cbor.dumps(cbor.Tag(18, [good, {}, b""])),
+        cbor_enc.dumps(cbor.Tag(18, [good, {}, b""])),
     ]
     for data in bad:
         e = raises(Reject, cose.decode, data)
         check(e.reason == COSE, bytes(data).hex())
     e = raises(Reject, cose.decode, _build(good) + b"\x00")  # trailing byte
     check(e.reason == CBOR)
+
+
+# Protected headers whose labels equal 1 and 4 in Python but not in CBOR (1 == True == 1.0):
+# the profile takes exactly the integer labels 1 and 4
+_KID = "4800000000000000" + "00"
+MISTYPED_LABELS = [
+    "a2f527" + "04" + _KID,  # {true: -8, 4: kid}
+    "a2f93c0027" + "04" + _KID,  # {1.0 (half): -8, 4: kid}
+    "a2fb3ff000000000000027" + "04" + _KID,  # {1.0 (double): -8, 4: kid}
+    "a20127" + "f94400" + _KID,  # {1: -8, 4.0: kid}
+    "a2f527" + "fb4010000000000000" + _KID,  # {true: -8, 4.0: kid}
+    "a2613127" + "6134" + _KID,  # {"1": -8, "4": kid}
+    "a2413127" + "04" + _KID,  # {h'31': -8, 4: kid}
+    "a2c10127" + "04" + _KID,  # {1(1): -8, 4: kid}
+    "a3012704" + _KID + "f501",  # {1: -8, 4: kid, true: 1}: an extra entry
+    "a3012704" + _KID + "6131" + "01",  # {1: -8, 4: kid, "1": 1}
+]
+
+
+def test_protected_header_labels_by_cbor_type():
+    for h in MISTYPED_LABELS:
+        for views in (False, True):
+            data = _build(bytes.fromhex(h))
+            e = raises(Reject, cose.decode, memoryview(data) if views else data, views)
+            check(e.reason == COSE, h)
+    check(cose.decode(_build(bytes.fromhex("a2012704" + _KID))).kid == bytes(8))
 
 
 def test_decode_with_views_matches_copies():

@@ -6,7 +6,7 @@ import sys
 
 from fakes import exists as _exists
 from fwtest import check, golden, raises
-from gerbang import cbor, cose, ed25519
+from gerbang import cbor_enc, cose, ed25519
 from gerbang.reasons import NO_TRUST, Reject
 from gerbang.truststore import Rollback, TrustList, TrustStore
 
@@ -82,7 +82,7 @@ def test_truncated_and_garbage_bundles_rejected():
     st = _fresh()
     bundle = bytes.fromhex(g["bundle"])
     bad = [b"", b"\x00", b"garbage" * 10, bundle[:-1], bundle[: len(bundle) // 2],
-           bundle[:40], bundle + b"\x00", cbor.dumps([bundle]), cbor.dumps([b"", b""])]
+           bundle[:40], bundle + b"\x00", cbor_enc.dumps([bundle]), cbor_enc.dumps([b"", b""])]
     for i in (60, len(bundle) // 2, len(bundle) - 10):  # flips in keycert, list, signature
         b = bytearray(bundle)
         b[i] ^= 0x04
@@ -134,13 +134,13 @@ _ISSUER_PUB = bytes.fromhex("3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0c
 def _bundle(role=1, revoked=b"", keys=None, area=1, serial=9):
     root_pub = ed25519.public_key(_ROOT)
     signer_pub = ed25519.public_key(_SIGNER)
-    kc = cose.sign(_ROOT, cbor.dumps({1: role, 2: signer_pub, 3: 0, 4: 2**32 - 1}),
+    kc = cose.sign(_ROOT, cbor_enc.dumps({1: role, 2: signer_pub, 3: 0, 4: 2**32 - 1}),
                    cose.kid_of(root_pub))
     if keys is None:
         keys = [[cose.kid_of(_ISSUER_PUB), _ISSUER_PUB, 0, 2**32 - 1, 1]]
     tl = {1: area, 2: serial, 3: 100, 4: 2**31, 5: keys, 6: {}, 7: revoked, 8: bytes(16)}
-    lst = cose.sign(_SIGNER, cbor.dumps(tl), cose.kid_of(signer_pub))
-    return root_pub, cbor.dumps([kc, lst])
+    lst = cose.sign(_SIGNER, cbor_enc.dumps(tl), cose.kid_of(signer_pub))
+    return root_pub, cbor_enc.dumps([kc, lst])
 
 
 def test_self_made_chain_and_its_rules():

@@ -185,8 +185,8 @@ def test_move_device(client, auth, register_device):
 
 def test_device_config(client, auth, register_device):
     register_device("c1")
-    r = client.patch(f"{A}/devices/c1", json={"config": {"sync_interval": 600}}, headers=auth)
-    assert r.status_code == 200 and r.get_json()["config"] == {"sync_interval": 600}
+    r = client.patch(f"{A}/devices/c1", json={"config": {"sync_interval_s": 600}}, headers=auth)
+    assert r.status_code == 200 and r.get_json()["config"] == {"sync_interval_s": 600}
     r = client.patch(f"{A}/devices/c1", json={"config": None}, headers=auth)
     assert r.get_json()["config"] is None
 
@@ -195,8 +195,10 @@ def test_device_config(client, auth, register_device):
     ({"area": 99}, 404, "unknown_area"),
     ({"area": "5"}, 400, "bad_field"),
     ({"state": "retired"}, 400, "unknown_field"),
-    ({"config": {"sync_interval": 1}}, 400, "bad_field"),
-    ({"config": {"colour": 1}}, 400, "unknown_field"),
+    ({"config": {"sync_interval_s": 59}}, 400, "bad_config"),
+    ({"config": {"relay_ms": 60}}, 400, "bad_config"),  # the door's minimum is 100
+    ({"config": {"sync_interval": 600}}, 400, "bad_config"),  # not a key the door knows
+    ({"config": {"colour": 1}}, 400, "bad_config"),
     ({"config": 5}, 400, "bad_field"),
 ])
 def test_patch_device_malformed(client, auth, register_device, body, status, code):

@@ -87,3 +87,15 @@ def test_unknown_route_is_json(client, auth):
 
 def test_health(client):
     assert client.get("/api/v1/health").get_json() == {"status": "ok"}
+
+
+def test_audit_action_names_unique(app):
+    """Audit actions name the view without its resource blueprint (admin.list_areas): two
+    admin views with one name would share an action."""
+    from gerbang_server.auth import action_name
+
+    admin = [r.endpoint for r in app.url_map.iter_rules() if r.endpoint.startswith("admin.")]
+    actions = [action_name(e) for e in admin]
+    assert len(admin) > 15
+    assert len(set(actions)) == len(actions), sorted(actions)
+    assert "admin.list_areas" in actions and "admin.export_scans" in actions

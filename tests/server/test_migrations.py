@@ -19,7 +19,7 @@ def test_migrated_schema_matches_metadata(app):
         mc = MigrationContext.configure(conn, opts={"compare_type": True})
         diff = compare_metadata(mc, db.metadata)
     assert diff == []
-    assert db.current_revision(eng) == "0001"
+    assert db.current_revision(eng) == db.head_revision()
 
 
 def test_unique_device_seq_and_indexes(app):
@@ -49,11 +49,9 @@ def test_auto_migrate_off(database, clock):
         eng = app.extensions["gerbang_engine"]
         assert "areas" not in inspect(eng).get_table_names()
         with app.app_context():
-            from gerbang_server.app import init_db
-
-            assert init_db() == 18
-            assert init_db() == 18  # idempotent
-        assert db.current_revision(eng) == "0001"
+            assert db.init_db(clock()) == 18
+            assert db.init_db(clock()) == 18  # idempotent
+        assert db.current_revision(eng) == db.head_revision()
     finally:
         app.extensions["gerbang_engine"].dispose()
 
@@ -65,3 +63,36 @@ def test_sqlite_pragmas(app):
     with eng.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_0002_keeps_json_text_as_documents(app):
+    """A database at 0001 with JSON text in its Text columns (areas referenced by devices)
+    upgrades to JSON columns holding the same documents, and back."""
+    from sqlalchemy import text
+
+    eng = app.extensions["gerbang_engine"]
+    db.downgrade(eng, "0001")
+    with eng.begin() as conn:
+        conn.execute(text("UPDATE areas SET policy = :p WHERE id = 1"),
+                     {"p": '{"clock_policy":0,"min_doses":2}'})
+        conn.execute(text(
+            "INSERT INTO devices (id, area_id, public_key, kid, state, registered_at, "
+            "last_counter, acked_seq, max_seq, trust_serial, health, gaps, config) VALUES "
+            "('d1', 1, :pk, :kid, 'active', 1, 0, 0, 0, 0, :h, :g, :c)"),
+            {"pk": bytes(32), "kid": bytes(8), "h": '{"1":80000}', "g": "[[3,4]]",
+             "c": '{"relay_ms":900}'})
+        conn.execute(text("INSERT INTO audit_log (at, actor, action, details) "
+                          "VALUES (1, 'a', 'x', :d)"), {"d": '{"k":[1,"v"]}'})
+    db.upgrade(eng)
+    with eng.connect() as conn:
+        area = conn.execute(db.areas.select().where(db.areas.c.id == 1)).first()
+        dev = conn.execute(db.devices.select()).first()
+        entry = conn.execute(db.audit_log.select().where(db.audit_log.c.actor == "a")).first()
+        assert conn.execute(db.areas.select()).all().__len__() == 18
+    assert area.policy == {"clock_policy": 0, "min_doses": 2}
+    assert (dev.health, dev.gaps, dev.config) == ({"1": 80000}, [[3, 4]], {"relay_ms": 900})
+    assert entry.details == {"k": [1, "v"]}
+    db.downgrade(eng, "0001")
+    with eng.connect() as conn:
+        assert conn.execute(text("SELECT config FROM devices")).scalar_one() == '{"relay_ms":900}'
+    db.upgrade(eng)

@@ -53,7 +53,7 @@ c = Checker(st, int(sys.argv[3]))
 out = sys.stdout
 with open(sys.argv[4]) as f:
     for line in f:
-        now, clock, qr = line.split()
+        now, clock, qr = (line.split() + [""])[:3]  # an empty QR is a case too
         d = c.check(bytes.fromhex(qr).decode(), int(now), int(clock))
         out.write("%d %d %s %s %d\n" % (d.allow, d.reason, d.kid.hex() if d.kid else "-",
                                         d.subject_tag.hex() if d.subject_tag else "-", d.flags))
@@ -184,6 +184,68 @@ def _mutations(rng: random.Random, cose: bytes, qr: str) -> list[str]:
     return out
 
 
+def _chunked(b: bytes, rng: random.Random) -> bytes:
+    """b as an indefinite-length byte string of 1-3 chunks (well-formed CBOR, refused by the
+    profile)."""
+    cuts = sorted(rng.sample(range(1, len(b)), min(2, len(b) - 1))) if len(b) > 1 else []
+    parts = [b[i:j] for i, j in zip([0, *cuts], [*cuts, len(b)], strict=True)]
+    return b"\x5f" + b"".join(cbor2.dumps(x) for x in parts) + b"\xff"
+
+
+def _sign_raw(key, protected: bytes, payload: bytes, rng: random.Random,
+              chunk_protected: bool = False, chunk_payload: bool = False) -> bytes:
+    """A correctly signed COSE_Sign1 (the signature covers the byte contents) whose header or
+    payload byte string may be written in chunks."""
+    sig = key.sign(cbor2.dumps(["Signature1", protected, b"", payload]))
+    out = b"\xd2\x84"
+    out += _chunked(protected, rng) if chunk_protected else cbor2.dumps(protected)
+    out += b"\xa0"
+    out += _chunked(payload, rng) if chunk_payload else cbor2.dumps(payload)
+    return out + cbor2.dumps(sig)
+
+
+_BAD_UTF8 = [b"\xc0\x80", b"\xed\xa0\x80", b"\xf4\x90\x80\x80", b"\xc3", b"\xe2\x82",
+             b"\xf0\x9f\x98", b"\x80", b"\xff", b"\xe0\x80\xaf"]
+# protected headers whose labels are 1 and 4 to Python, not to CBOR (1 == True == 1.0)
+_BAD_LABELS = [
+    lambda kid: b"\xa2\xf5\x27\x04\x48" + kid,  # {true: -8, 4: kid}
+    lambda kid: b"\xa2\xf9\x3c\x00\x27\x04\x48" + kid,  # {1.0: -8, 4: kid}
+    lambda kid: b"\xa2\xfb\x3f\xf0" + bytes(6) + b"\x27\x04\x48" + kid,  # {1.0 (double): -8, 4: kid}
+    lambda kid: b"\xa2\x01\x27\xf9\x44\x00\x48" + kid,  # {1: -8, 4.0: kid}
+    lambda kid: b"\xa3\x01\x27\x04\x48" + kid + b"\xf5\x01",  # {1: -8, 4: kid, true: 1}
+    lambda kid: b"\xa2\x61\x31\x27\x61\x34\x48" + kid,  # {"1": -8, "4": kid}
+]
+
+
+def _hostile(rng: random.Random, key, claims: dict) -> tuple[bytes, int]:
+    """A correctly signed certificate from one of the classes of issue 10 and the reason both
+    sides must deny it with (a deny the old door and host got wrong, or got wrong together)."""
+    kid = kid_of(public_key_bytes(key))
+    protected = cbor2.dumps({1: -8, 4: kid}, canonical=True)
+    payload = cbor2.dumps(claims, canonical=True)
+    kind = rng.randrange(6)
+    if kind == 0:  # payload bstr in chunks: the old door raised TypeError (INTERNAL)
+        return _sign_raw(key, protected, payload, rng, chunk_payload=True), 4
+    if kind == 1:  # protected header bstr in chunks
+        return _sign_raw(key, protected, payload, rng, chunk_protected=True), 4
+    if kind == 2:  # a chunked claim inside the payload
+        raw = bytearray(cbor2.dumps({k: v for k, v in claims.items() if k != 7}, canonical=True))
+        raw[0] += 1  # one more pair
+        raw += b"\x07" + _chunked(claims[7], rng)
+        return _sign_raw(key, protected, bytes(raw), rng), 9
+    if kind == 3:  # iss not valid UTF-8: the old door allowed it, the host refused it
+        iss = b"GB/" + rng.choice(_BAD_UTF8) + b"x" * rng.randrange(3)
+        rest = cbor2.dumps({k: v for k, v in claims.items() if k != 1}, canonical=True)
+        raw = bytes([rest[0] + 1]) + b"\x01" + bytes([0x60 | len(iss)]) + iss + rest[1:]
+        return _sign_raw(key, protected, raw, rng), 9
+    if kind == 4:  # mistyped protected header labels: both old sides took them as alg/kid
+        return _sign_raw(key, rng.choice(_BAD_LABELS)(kid), payload, rng), 5
+    # a claims map with a true/1.0 key beside the integer labels
+    rest = cbor2.dumps(claims, canonical=True)
+    extra = rng.choice([b"\xf5\x61\x78", b"\xf9\x44\x00\x1a\x00\x01\x00\x00", b"\xf4\x00"])
+    return _sign_raw(key, protected, bytes([rest[0] + 1]) + rest[1:] + extra, rng), 9
+
+
 def _cases(rng: random.Random, keys, ctis) -> list[tuple[int, int, str]]:
     issuer, retired, decoy, unknown = keys
     cases = []
@@ -206,7 +268,16 @@ def _cases(rng: random.Random, keys, ctis) -> list[tuple[int, int, str]]:
         cases.append((now, clock, qr))
         for m in _mutations(rng, cose, qr):
             cases.append((now, clock, m))
+        if rng.random() < 0.25 and key is issuer:
+            bad, reason = _hostile(rng, issuer, _claims(rng, ctis) if rng.random() < 0.1 else
+                                   {1: "GB/test", 6: NOW - DAY, 5: NOW - DAY, 4: NOW + DAY,
+                                    7: rng.randbytes(16), -65537: [1, 3]})
+            HOSTILE[_qr(bad)] = reason
+            cases.append((NOW, 0, _qr(bad)))
     return cases
+
+
+HOSTILE: dict[str, int] = {}  # QR of a hostile case -> the reason both sides must deny it with
 
 
 def test_firmware_matches_host_reference(tmp_path) -> None:
@@ -244,6 +315,13 @@ def test_firmware_matches_host_reference(tmp_path) -> None:
         if host != line:
             mismatches.append((qr, now, clock, host, line))
     assert not mismatches, f"{len(mismatches)} of {len(cases)} differ, e.g. {mismatches[:3]}"
+    # the hostile classes (chunked strings, bad UTF-8, bool/float labels): both sides deny them
+    # with the one reason (both old sides allowed a {true: -8, 4: kid} header: agreeing is not
+    # enough)
+    wrong = [(qr, line) for (now, clock, qr), line in zip(cases, lines, strict=True)
+             if qr in HOSTILE and line.split()[:2] != ["0", str(HOSTILE[qr])]]
+    assert not wrong, f"{len(wrong)} of {len(HOSTILE)} hostile cases not denied right: {wrong[:3]}"
+    assert len(HOSTILE) >= 100, len(HOSTILE)
     # the random cases must reach deep into the check, not just fail early
     for reason in (0, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16):
         assert reasons.get(reason, 0) > 0, f"no case ended in reason {reason}: {reasons}"

@@ -1,0 +1,19 @@
+"""Admin: the audit log (``/audit``), oldest first, id cursor."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify
+
+from .. import db
+from ..inputs import query_int
+
+bp = Blueprint("audit", __name__)
+
+
+@bp.get("/audit")
+def audit_log() -> Response:
+    after = query_int("after", 0) or 0
+    limit = query_int("limit", 1, 1000) or 100
+    with db.begin() as conn:
+        rows = db.list_audit(conn, after, limit)
+    return jsonify({"entries": rows, "next_after": rows[-1]["id"] if len(rows) == limit else None})
