@@ -597,6 +597,19 @@ def _cti(lab: Lab, qr: str) -> str:
     return cbor.loads(decode_sign1(decode_qr(qr)).payload)[7].hex()
 
 
+def _dashboard_user(lab: Lab) -> str:
+    """A dashboard admin "demo" with a fresh password (the server's create-user command)."""
+    import secrets
+
+    password = secrets.token_urlsafe(12)
+    r = subprocess.run([sys.executable, "-m", "flask", "--app", APP, "create-user", "demo",
+                        "--role", "admin", "--password-stdin"], cwd=ROOT, env=lab.env,
+                       input=password + "\n", capture_output=True, text=True, timeout=60)
+    if r.returncode != 0:
+        return f"(none: create-user failed: {r.stderr.strip()[-200:]})"
+    return password
+
+
 def run_demo(base: str, keep: bool = False) -> int:
     lab = Lab(base)
     lab.env["GERBANG_SYNC_MIN_INTERVAL"] = "0"  # the doors sync back to back here
@@ -611,8 +624,10 @@ def run_demo(base: str, keep: bool = False) -> int:
             for u in lab.units:
                 u.stop()
             lab.units = []
-            print(f"\nthe server keeps running at {lab.url} (admin token {lab.token}; "
-                  f"database {lab.db}); stop it with: kill {lab.proc.pid if lab.proc else '?'}")
+            password = _dashboard_user(lab)
+            print(f"\nthe server keeps running: dashboard {lab.url}/ (user demo, password "
+                  f"{password}), admin API token {lab.token}, database {lab.db}; "
+                  f"stop it with: kill {lab.proc.pid if lab.proc else '?'}")
             lab.proc = None  # not stopped by lab.stop()
         print(f"\ndone in {time.time() - day.t0:.1f}s" + ("" if keep else ", everything stopped"),
               flush=True)
