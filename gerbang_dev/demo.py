@@ -1,17 +1,18 @@
-"""`make demo`: virtual door units syncing with a real server, end to end, in a temp directory.
+"""`make demo`: a day at virtual doors syncing with a real server, end to end, in a temp dir.
 
-    gerbang demo [--units 3] [--keep DIR]
+    gerbang demo [--keep [DIR]]
 
-Sets up everything the way an operator and a technician would: keys with `gerbang keys`
-(offline root, certified signer, device keys), the server on a SQLite file bootstrapped with
-its CLI (db-upgrade, create-token, import-keycert, run-jobs) and served by gunicorn on
-127.0.0.1, door units in different areas registered through the admin API and provisioned
-onto blank virtual boards with `gerbang provision --arch x64` (MicroPython at 112K heap).
-Each unit scans certificates issued by the server (valid, expired, revoked, garbage) through
-the scanner emulator, syncs (its own sync boot: docs/FIRMWARE.md "Sync"), and the summary is
-printed from the server's export. Everything is stopped at the end; exit 0 on success.
+Set up the way an operator and a technician would: keys with `gerbang keys` (offline root,
+certified signer, device keys), the server on a SQLite file bootstrapped with its CLI
+(db-upgrade, create-token, import-keycert, run-jobs) and served by gunicorn on 127.0.0.1, its
+clock on the day's time (`shifted_app`), door units in three areas registered through the
+admin API and provisioned onto blank virtual boards with `gerbang provision --arch x64`
+(MicroPython at 112K heap). The day (`Day.run`): every kind of code in the morning, periodic
+syncs, a revocation and a key rotation at noon that reach the doors at their next sync. Every
+decision and the door's light/buzzer/relay pattern is checked against the expected one; the
+summary comes from the server's export. Exit 0 when everything was as expected.
 
-`Lab` is also the set-up of tests/e2e/test_sync_e2e.py.
+`Lab` (server + keys + units) is also the set-up of the e2e tests and the sync benches.
 """
 
 from __future__ import annotations
@@ -120,8 +121,9 @@ class Unit:
 
     def advance_clock(self, seconds: int) -> None:
         """Move the unit's RTC on by `seconds` and reset it (RTC memory kept): days pass."""
+        offset = self.clock_offset() + seconds
         with open(os.path.join(self.vb.dir, "clock_offset"), "w") as f:
-            f.write(str(self.clock_offset() + seconds))
+            f.write(str(offset))
         self.vb.proc.terminate()
         self.wait("start", 60)
 
@@ -243,8 +245,10 @@ class Lab:
 
     def advance_server(self, seconds: int) -> None:
         """Move the server's clock on (every worker reads the offset file at each call)."""
-        with open(self.clock_file, "w") as f:
-            f.write(str(self.server_offset() + seconds))
+        offset = self.server_offset() + seconds
+        with open(self.clock_file + ".tmp", "w") as f:
+            f.write(str(offset))
+        os.replace(self.clock_file + ".tmp", self.clock_file)  # readers never see it empty
 
     def api(self, method: str, path: str, body: Any = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
@@ -313,7 +317,8 @@ class Lab:
                            ("trust.bin", self.bundle(area))):
             with open(os.path.join(home, name), "wb") as f:
                 f.write(data)
-        vb = VirtualBoard(d, heap=self.heap, time_unix=int(time.time()), synced=True,
+        vb = VirtualBoard(d, heap=self.heap, time_unix=int(time.time() + self.server_offset()),
+                          synced=True,
                           log=os.path.join(home, "console.log"))
         vb.start()
         em = ScannerEmulator(vb.paths["scanner"], line=os.path.join(d, "uart_baud"))
@@ -346,78 +351,299 @@ class Lab:
         self.stop()
 
 
-def summary(lab: Lab) -> list[str]:
-    """Per unit, from the server's export: records, allows, denies by reason, acked seq."""
-    names = _reason_names()
-    lines = []
-    for u in lab.units:
-        recs = lab.export(u.id)
-        dev = lab.api("GET", f"/admin/devices/{u.id}")
-        allows = sum(1 for r in recs if r["decision"] == 1)
-        denies = Counter(names.get(r["reason"], str(r["reason"])) for r in recs
-                         if r["decision"] == 0)
-        seqs = sorted(r["seq"] for r in recs)
-        lines.append(f"{u.id} (area {u.area}): {len(recs)} records (seq {seqs[0] if seqs else 0}"
-                     f"..{seqs[-1] if seqs else 0}), {allows} allowed, denied: "
-                     + (", ".join(f"{k} x{v}" for k, v in sorted(denies.items())) or "none")
-                     + f"; acked seq {dev.get('acked_seq')}, trust serial "
-                     f"{dev.get('trust_serial')}")
-    return lines
+# --- the demo: a day at the doors ---------------------------------------------------------------
+
+# What a door answers for a valid certificate of another area. Today: UNKNOWN_KID (the other
+# area's key is not in this area's list). When the firmware decides WRONG_AREA for it (helper
+# fw's change), flip this one line.
+OTHER_AREA_REASON = "UNKNOWN_KID"
+
+AREAS = {1: 2, 5: 1, 12: 1}  # area -> doors
+REVOKE_AREA = 1  # at noon the office revokes a visitor's pass here
+ROTATE_AREA = 5  # and rotates this area's key (rotate-now: not pre-published)
+HOUR = 3600
+WIB = 7 * HOUR  # the doors' local time (Malang: UTC+7)
+GARBAGE = {"garbage": ("GB1:NOT-A-CERTIFICATE", "BASE45"), "not_ours": ("HELLO WORLD", "PREFIX")}
+# pattern per reason class (firmware/gerbang/feedback.py), what a person at the door sees
+LEGEND = {
+    "OK": "green light, the door opens (relay pulse)",
+    "UNREADABLE": "red light, one long beep",
+    "UNTRUSTED": "red light, three short beeps",
+    "NOT_ADMITTED": "red light, two beeps",
+}
+CLASS_OF = {**{n: "UNREADABLE" for n in ("PREFIX", "BASE45", "INFLATE", "CBOR", "COSE",
+                                         "TOO_LONG")},
+            **{n: "UNTRUSTED" for n in ("UNKNOWN_KID", "KEY_WINDOW", "SIGNATURE", "CLAIMS",
+                                        "NO_TRUST", "INTERNAL")},
+            **{n: "NOT_ADMITTED" for n in ("NOT_YET_VALID", "EXPIRED", "WRONG_AREA", "REVOKED",
+                                           "DOSES", "CATEGORY", "CLOCK", "REUSE")},
+            "OK": "OK"}
+BEEPS = {"OK": 0, "UNREADABLE": 1, "UNTRUSTED": 3, "NOT_ADMITTED": 2}
 
 
-def run_demo(base: str, n_units: int) -> int:
-    t0 = time.time()
-    names = _reason_names()
-    areas = [1, 5, 12][:n_units]
-    with Lab(base) as lab:
-        print("server: keys, database, signer, first trust lists ...", flush=True)
+class Scan:
+    """One code shown at one door: what the demo expected and what the door did."""
+
+    def __init__(self, unit: Unit, when: str, code: str, expect: str) -> None:
+        self.unit = unit
+        self.when = when
+        self.code = code
+        self.expect = expect  # reason name; "OK" = allowed
+        self.got = ""
+        self.seq = 0
+        self.pins: dict[str, int] = {}
+
+    @property
+    def wrong_allow(self) -> bool:
+        return self.got == "OK" and self.expect != "OK"
+
+
+def _show(unit: Unit, qr: str, s: Scan) -> None:
+    """Scan, then watch the pins until the pattern is over (~0.7 s): relay and buzzer pulses."""
+    from gerbang_protocol.reason_text import reason_name
+
+    n = len(unit.ev.items)
+    d = unit.scan(qr)
+    s.got = "OK" if d["allow"] else reason_name(d["reason"])
+    s.seq = d["seq"]
+    time.sleep(0.7)
+    unit.ev.poll()
+    pins = [e for e in unit.ev.items[n:] if e["ev"] == "pin" and e["v"] == 1]
+    s.pins = dict(Counter(e["pin"] for e in pins))
+
+
+class Day:
+    """A day at the doors of a Lab; run() returns the scans, summary() the people's view."""
+
+    def __init__(self, lab: Lab, say: Any = print) -> None:
+        self.lab = lab
+        self.say = say
+        self.scans: list[Scan] = []
+        self.codes: dict[int, dict[str, str]] = {}
+        self.t0 = time.time()
+
+    def _log(self, text: str) -> None:
+        self.say(f"[{time.time() - self.t0:5.1f}s] {text}")
+
+    def clock(self) -> str:
+        """The day's time at the doors (WIB), to the hour: the phase's label."""
+        t = time.gmtime(time.time() + self.lab.server_offset() + WIB + 30 * 60)
+        return time.strftime("%H:00", t)
+
+    def _each(self, fn: Any, items: list) -> list:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=len(items)) as ex:
+            return list(ex.map(fn, items))
+
+    def visit(self, plan: dict[Unit, list[tuple[str, str]]]) -> None:
+        """Every door shows its list of (code name, expected) at once (one thread per door)."""
+        when = self.clock()
+
+        def door(u: Unit) -> None:
+            for name, expect in plan[u]:
+                s = Scan(u, when, name, expect)
+                qr = GARBAGE[name][0] if name in GARBAGE else self.codes[u.area][name]
+                _show(u, qr, s)
+                self.scans.append(s)
+
+        self._each(door, list(plan))
+        bad = [s for s in self.scans if s.when == when and s.got != s.expect]
+        self._log(f"{when} {sum(len(v) for v in plan.values())} scans at "
+                  f"{len(plan)} doors" + (f", {len(bad)} NOT AS EXPECTED" if bad else ""))
+
+    def sync(self) -> None:
+        when = self.clock()
+        res = self._each(lambda u: u.sync_now(), self.lab.units)
+        failed = [(u.id, s.get("err")) for u, s in zip(self.lab.units, res, strict=True)
+                  if not s["ok"]]
+        if failed:
+            raise RuntimeError(f"sync failed: {failed}")
+        got = sum(s["sent"] for s in res)
+        lists = sum(1 for s in res if s["bundle"])
+        self._log(f"{when} every door synced: {got} records home"
+                  + (f", {lists} doors got a new trust list" if lists else ""))
+
+    def run(self, doors: dict[int, int] | None = None) -> list[Scan]:
+        lab = self.lab
+        doors = doors or AREAS
+        areas = list(doors)
+        self._log("server: keys, database, signer, first trust lists ...")
         lab.start_server()
-        print(f"server up at {lab.url} ({time.time() - t0:.1f}s)", flush=True)
-        plan = {}
+        # the day starts at 08:00 at the doors (server and doors on the same simulated clock)
+        now = time.time() + WIB
+        lab.advance_server(int((now // 86400 + 1) * 86400 + 8 * HOUR - now))
+        self._log(f"server up at {lab.url}, {self.clock()} at the doors")
         for a in areas:
+            other = areas[(areas.index(a) + 1) % len(areas)]
+            c = {k: lab.issue(a)["qr"] for k in ("visitor", "staff", "guest")}
+            c["expired"] = lab.issue(a, valid_for=2)["qr"]
+            c["other_area"] = lab.issue(other)["qr"]
             revoked = lab.issue(a)
-            plan[a] = {"valid": lab.issue(a)["qr"], "valid_2": lab.issue(a)["qr"],
-                       "expired": lab.issue(a, valid_for=2)["qr"], "revoked": revoked,
-                       "other_area": lab.issue(areas[(areas.index(a) + 1) % len(areas)])["qr"]}
-        # the unit's list must already hold the revocation: revoke before provisioning
-        for a in areas:
-            lab.revoke(plan[a]["revoked"]["cti"])
-        for i, a in enumerate(areas):
-            u = lab.add_unit(f"gb-{a:02d}-{i + 1:04d}", a)
-            print(f"unit {u.id} provisioned in area {a} ({time.time() - t0:.1f}s)", flush=True)
-        time.sleep(max(0.0, 2.5 - (time.time() - t0)))  # the 2 s certificates have expired
-        for u in lab.units:
-            p = plan[u.area]
-            got = []
-            for name in ("valid", "expired", "revoked", "other_area", "valid_2"):
-                qr = p[name]["qr"] if name == "revoked" else p[name]
-                d = u.scan(qr)
-                got.append(f"{name}={'allow' if d['allow'] else names[d['reason']]}")
-            d = u.scan("GB1:NOT-A-CERTIFICATE")
-            got.append(f"garbage={names[d['reason']]}")
-            print(f"{u.id} scans: {' '.join(got)}", flush=True)
-        for u in lab.units:
-            s = u.sync_now()
-            if not s["ok"]:
-                print(f"{u.id}: sync failed: {s}", flush=True)
-                return 1
-            print(f"{u.id} synced: {s['sent']} records sent, acked {s['acked']}, "
-                  f"{s['took_ms']} ms", flush=True)
-        print("\nserver export:")
-        for line in summary(lab):
-            print("  " + line)
-        ok = all(len(lab.export(u.id)) == 6 for u in lab.units)
-    print(f"\ndone in {time.time() - t0:.1f}s, everything stopped", flush=True)
-    return 0 if ok else 1
+            lab.revoke(revoked["cti"])  # in the list the doors are provisioned with
+            c["revoked"] = revoked["qr"]
+            self.codes[a] = c
+        ids = [(f"gb-{a:02d}-{i + 1:04d}", a) for a in areas for i in range(doors[a])]
+        units = self._each(lambda x: lab.add_unit(*x), ids)
+        lab.units = units  # provisioning order, not thread order
+        self._log(f"{len(units)} doors provisioned in areas {', '.join(map(str, areas))}")
+        time.sleep(max(0.0, 2.5 - (time.time() - self.t0)))  # the 2 s certificates expired
+
+        # morning: every kind of code at every door
+        morning = [("visitor", "OK"), ("expired", "EXPIRED"), ("other_area", OTHER_AREA_REASON),
+                   ("revoked", "REVOKED"), ("garbage", GARBAGE["garbage"][1]),
+                   ("not_ours", GARBAGE["not_ours"][1]), ("guest", "OK")]
+        self.visit({u: morning for u in units})
+        lab.advance_server(2 * HOUR)
+        self.sync()  # 10:00, the doors' periodic sync
+
+        # noon: the office revokes the guest pass in one area and rotates another area's key
+        lab.advance_server(2 * HOUR)
+        lab.revoke(_cti(lab, self.codes[REVOKE_AREA]["guest"]))
+        lab.api("POST", f"/admin/areas/{ROTATE_AREA}/keys/rotate")
+        self.codes[ROTATE_AREA]["new_key"] = lab.issue(ROTATE_AREA)["qr"]
+        self._log(f"{self.clock()} office: guest pass revoked in area {REVOKE_AREA}, "
+                  f"area {ROTATE_AREA}'s key rotated (a new visitor gets a new-key pass)")
+        before: dict[Unit, list[tuple[str, str]]] = {}
+        for u in units:
+            before[u] = [("visitor", "OK")]
+            if u.area == REVOKE_AREA:
+                before[u].append(("guest", "OK"))  # the door has not heard yet: still allowed
+            if u.area == ROTATE_AREA:
+                before[u].append(("new_key", "UNKNOWN_KID"))  # nor knows the new key
+        self.visit(before)
+        lab.advance_server(HOUR)
+        self.sync()  # 13:00: the new lists reach the doors
+
+        after: dict[Unit, list[tuple[str, str]]] = {}
+        for u in units:
+            after[u] = [("staff", "OK"), ("guest", "REVOKED" if u.area == REVOKE_AREA else "OK")]
+            if u.area == ROTATE_AREA:
+                after[u] += [("new_key", "OK"), ("visitor", "OK")]  # old key's passes still ok
+        self.visit(after)
+        lab.advance_server(4 * HOUR)
+        self.sync()  # 17:00, the last sync of the day
+        return self.scans
+
+    # -- what a person reads --
+    def failures(self) -> list[str]:
+        out = []
+        for s in self.scans:
+            if s.got != s.expect:
+                out.append(f"{s.unit.id} {s.when} {s.code}: expected {s.expect}, door said "
+                           f"{s.got}" + ("  <-- WRONG ALLOW" if s.wrong_allow else ""))
+            cls = CLASS_OF.get(s.got, "UNTRUSTED")
+            opened = s.pins.get("relay", 0)
+            if opened != (1 if s.got == "OK" else 0) or s.pins.get("buzzer", 0) != BEEPS[cls]:
+                out.append(f"{s.unit.id} {s.when} {s.code}: {s.got} but the door showed "
+                           f"{s.pins} (expected: {LEGEND[cls]})")
+        return out
+
+    def area_figures(self) -> dict[int, dict[str, Any]]:
+        """Per area, from the server's export and device rows."""
+        from gerbang_protocol.reason_text import reason_name
+
+        out: dict[int, dict[str, Any]] = {}
+        for u in self.lab.units:
+            f = out.setdefault(u.area, {"doors": [], "scans": 0, "allowed": 0, "denied": Counter(),
+                                        "synced": 0, "serials": set()})
+            recs = self.lab.export(u.id)
+            dev = self.lab.api("GET", f"/admin/devices/{u.id}")
+            f["doors"].append(u.id)
+            f["scans"] += sum(1 for s in self.scans if s.unit is u)
+            f["synced"] += len(recs)
+            f["allowed"] += sum(1 for r in recs if r["decision"] == 1)
+            f["denied"].update(reason_name(r["reason"]) for r in recs if r["decision"] == 0)
+            f["serials"].add(dev["trust_serial"])
+        return out
+
+    def summary(self) -> list[str]:
+        from gerbang_protocol import Reason
+        from gerbang_protocol.reason_text import reason_text
+
+        areas = {a["id"]: a for a in self.lab.api("GET", "/admin/areas")["areas"]}
+        lines = ["", "A day at the doors", "=================="]
+        for area, f in sorted(self.area_figures().items()):
+            serial = "/".join(map(str, sorted(f["serials"])))
+            newest = (areas[area]["trustlist"] or {}).get("serial")
+            lines.append(f"Area {area} - {areas[area]['name']}")
+            lines.append(f"  doors {', '.join(f['doors'])}; they hold trust list serial {serial}"
+                         f" (the server's newest: {newest})")
+            lines.append(f"  scans {f['scans']}, records synced to the server {f['synced']}: "
+                         f"{f['allowed']} allowed, {sum(f['denied'].values())} denied")
+            for name, n in sorted(f["denied"].items(), key=lambda kv: (-kv[1], kv[0])):
+                code = int(Reason[name]) if name in Reason.__members__ else -1
+                lines.append(f"    {n:3d} x {name:<13} {reason_text(code, 'en')} / "
+                             f"{reason_text(code, 'id')}")
+        lines += ["", "What the door did (its lights, buzzer and door relay):"]
+        for cls, text in LEGEND.items():
+            seen = sorted({s.got for s in self.scans if CLASS_OF.get(s.got) == cls})
+            lines.append(f"  {text:<44} {', '.join(seen) or '-'}")
+        bad = self.failures()
+        n = len(self.scans)
+        lines.append("")
+        lines.append(f"All {n} decisions were as expected." if not bad else
+                     f"{len(bad)} of {n} decisions NOT as expected:")
+        lines += ["  " + b for b in bad]
+        return lines
+
+
+def _cti(lab: Lab, qr: str) -> str:
+    """The cti (hex) of a certificate QR the lab issued."""
+    from gerbang_protocol import cbor
+    from gerbang_protocol.cose import decode_sign1
+    from gerbang_protocol.qr import decode_qr
+
+    return cbor.loads(decode_sign1(decode_qr(qr)).payload)[7].hex()
+
+
+def _dashboard_user(lab: Lab) -> str:
+    """A dashboard admin "demo" with a fresh password (the server's create-user command)."""
+    import secrets
+
+    password = secrets.token_urlsafe(12)
+    r = subprocess.run([sys.executable, "-m", "flask", "--app", APP, "create-user", "demo",
+                        "--role", "admin", "--password-stdin"], cwd=ROOT, env=lab.env,
+                       input=password + "\n", capture_output=True, text=True, timeout=60)
+    if r.returncode != 0:
+        return f"(none: create-user failed: {r.stderr.strip()[-200:]})"
+    return password
+
+
+def run_demo(base: str, keep: bool = False) -> int:
+    lab = Lab(base)
+    lab.env["GERBANG_SYNC_MIN_INTERVAL"] = "0"  # the doors sync back to back here
+    day = Day(lab)
+    try:
+        day.run()
+        for line in day.summary():
+            print(line, flush=True)
+        ok = not day.failures() and all(
+            f["scans"] == f["synced"] for f in day.area_figures().values())
+        if keep:
+            for u in lab.units:
+                u.stop()
+            lab.units = []
+            password = _dashboard_user(lab)
+            print(f"\nthe server keeps running: dashboard {lab.url}/ (user demo, password "
+                  f"{password}), admin API token {lab.token}, database {lab.db}; "
+                  f"stop it with: kill {lab.proc.pid if lab.proc else '?'}")
+            lab.proc = None  # not stopped by lab.stop()
+        print(f"\ndone in {time.time() - day.t0:.1f}s" + ("" if keep else ", everything stopped"),
+              flush=True)
+        return 0 if ok else 1
+    finally:
+        lab.stop()
 
 
 def cmd_demo(a: argparse.Namespace) -> int:
-    if a.keep:
-        os.makedirs(a.keep, exist_ok=True)
-        return run_demo(a.keep, a.units)
+    if a.keep is not None:
+        base = a.keep or tempfile.mkdtemp(prefix="gerbang-demo-")
+        os.makedirs(base, exist_ok=True)
+        return run_demo(base, keep=True)
     base = tempfile.mkdtemp(prefix="gerbang-demo-")
     try:
-        return run_demo(base, a.units)
+        return run_demo(base)
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
@@ -426,12 +652,13 @@ def register():  # type: ignore[no-untyped-def]
     """The `gerbang demo` click command (entry point gerbang.dev_commands)."""
     import click
 
-    @click.command("demo", help=__doc__, short_help="virtual door units syncing with a server")
-    @click.option("--units", type=click.IntRange(1, 3), default=3, help="door units (areas)")
-    @click.option("--keep", metavar="DIR", type=click.Path(file_okay=False),
-                  help="work in DIR and keep it (default: temp dir)")
-    def demo(units: int, keep: str | None) -> int:
-        return cmd_demo(argparse.Namespace(units=units, keep=keep))
+    @click.command("demo", help=__doc__, short_help="a day at virtual doors syncing with a server")
+    @click.option("--keep", metavar="DIR", is_flag=False, flag_value="", default=None,
+                  type=click.Path(file_okay=False),
+                  help="leave the server running afterwards (its URL is printed); work in DIR "
+                       "(default: a new temp dir, kept)")
+    def demo(keep: str | None) -> int:
+        return cmd_demo(argparse.Namespace(keep=keep))
 
     return demo
 

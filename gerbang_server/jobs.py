@@ -24,6 +24,7 @@ import fcntl
 import logging
 import os
 import threading
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -36,7 +37,7 @@ from .errors import ApiError
 
 log = logging.getLogger("gerbang.jobs")
 
-LEASE_KEY = 0x6762_6A6F  # "gbjo": the advisory-lock id of the job lease (PostgreSQL)
+LEASE_KEY = 0x6762_6A6F  # "gbjo": the advisory-lock id of the job lease (PostgreSQL; + schema)
 SIGNER_WARN_BEFORE = 30 * DAY  # a new signer needs the offline root: give a month's notice
 
 
@@ -117,15 +118,16 @@ def job_lease() -> Iterator[bool]:
     process does (skip this round). Released on exit."""
     eng = db.engine()
     if eng.dialect.name == "postgresql":
+        # one lease per schema: deployments (or test runs) in other schemas never block this one
+        key = LEASE_KEY << 32 | zlib.crc32((current_app.config["GERBANG_DB_SCHEMA"] or "").encode())
         with eng.connect() as conn:
-            got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"),
-                                    {"k": LEASE_KEY}).scalar())
+            got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar())
             conn.commit()
             try:
                 yield got
             finally:
                 if got:
-                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LEASE_KEY})
+                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
                     conn.commit()
         return
     path = eng.url.database

@@ -29,11 +29,13 @@ from .errors import ApiError
 bp = Blueprint("trustlists", __name__, url_prefix="/api/v1/areas")
 log = logging.getLogger("gerbang.trustlists")
 
-# The most revoked ids a published list may hold: the largest list a door installs through its
-# sync boot at the ESP32's 112 KiB heap (measured: docs/SYNC.md "Large trust lists"; today the
-# firmware's own cap, gerbang/trustload.py MAX_REVOKED). A revocation beyond it is refused
-# (trustlist_full) rather than stored unpublished: a list the doors cannot take is no list.
-MAX_PUBLISHED_REVOKED = min(128, MAX_REVOKED)
+# The most revoked ids a published list may hold: the largest list a door takes through its
+# sync boot at the ESP32's 112 KiB heap, measured on the current firmware (docs/SYNC.md "Large
+# trust lists": 96 ids (1.1 KB bundle) passed every time, 128 failed with MemoryError in the
+# sync boot), less room for the two extra keys of a rotation overlap. Raise it with the
+# firmware's measured figure. A revocation beyond it is refused (trustlist_full) rather than
+# stored unpublished: a list the doors cannot take is no list.
+MAX_PUBLISHED_REVOKED = min(64, MAX_REVOKED)
 
 MEDIA_TYPE = "application/cbor"
 

@@ -1,9 +1,9 @@
-"""Run the benchmarks: `python -m gerbang_dev.bench [part ...]` (parts: crypto check scanlog door server dashboard)."""
+"""Run the benchmarks: `python -m gerbang_dev.bench [part ...]` (parts: crypto check scanlog door server dashboard synccost)."""
 
 import importlib
 import sys
 
-PARTS = ["crypto", "check", "scanlog", "door", "server", "dashboard"]
+PARTS = ["crypto", "check", "scanlog", "door", "server", "dashboard", "synccost"]
 
 
 def main(argv: list[str]) -> int:
