@@ -30,8 +30,8 @@ from gerbang_dev.bench.check import (
     typical_fixture,
 )
 
-LOAD_TIME = ("gerbang.trustload", "gerbang.trustinst", "gerbang.trustcache",
-             "gerbang.ed25519_make", "gerbang.ed25519_one", "gerbang.cbor_enc")
+LOAD_TIME = ("gerbang.trustverify", "gerbang.trustinstall", "gerbang.trustcache",
+             "gerbang.ed25519_tables", "gerbang.ed25519_oneoff", "gerbang.cbor_enc")
 
 
 @pytest.fixture(scope="module")
