@@ -142,7 +142,6 @@ def test_no_import_circle_in_server():
     assert _circles(_edges("gerbang_server")) == []
 
 
-@pytest.mark.xfail(strict=True, reason="firmware circles being removed")
 def test_no_import_circle_in_firmware_core():
     assert _circles(_edges("gerbang")) == []
 
