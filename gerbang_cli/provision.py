@@ -1,7 +1,7 @@
 """Provision a door unit over mpremote: one command, safe to re-run (docs/FIRMWARE.md).
 
     gerbang provision --port /dev/ttyUSB0 --config unit.json --bundle trust.bin \\
-        [--device-key keys/devices/ID.key] [--arch xtensawin|x64] [--dry-run] [--no-reset]
+        [--device-key keys/devices/ID.key] [--arch xtensawin|x64|x86] [--dry-run] [--no-reset]
 
 1. compiles firmware/gerbang/*.py and firmware/board/*.py with `mpy-cross -march=ARCH`
    (main.py and boot.py stay source);
@@ -41,7 +41,7 @@ CODE_DIRS = ("gerbang", "board")  # compiled; stale .py/.mpy files in them are r
 SOURCE_FILES = ("boot.py", "main.py")  # compiled on the unit, from source
 DEVICE_KEY = "device.key"  # on the unit's flash; read by the sync client
 TMP = ".prov"
-ARCHES = ("xtensawin", "x64")
+ARCHES = ("xtensawin", "x64", "x86")
 HEX64 = re.compile(r"[0-9a-f]{64}")
 DEVICE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")  # as gerbang_server/admin.py registers
 MAX_AREA = 18
@@ -459,7 +459,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--bundle", required=True, help="the area's trust bundle (binary)")
     p.add_argument("--device-key", help="keys/devices/ID.key: goes onto the unit only")
     p.add_argument("--arch", choices=ARCHES, default="xtensawin",
-                   help="mpy-cross -march (x64 for a virtual board on this machine)")
+                   help="mpy-cross -march (x64 for a virtual board on this machine, x86 for one "
+                        "on the 32-bit build)")
     p.add_argument("--firmware", default=FIRMWARE, help="firmware tree (default: this checkout)")
     p.add_argument("--mpremote", help="mpremote executable (default: next to this Python)")
     p.add_argument("--dry-run", action="store_true", help="show what would change, write nothing")

@@ -1,6 +1,7 @@
 """Door unit <-> server, end to end: a real server (gunicorn on 127.0.0.1, SQLite file,
 bootstrapped with `gerbang keys` and the server CLI) and a real virtual board at the ESP32's heap,
-provisioned with `gerbang provision --arch x64`, driven by the scanner emulator.
+provisioned with `gerbang provision --arch x64` (x86 for the 32-bit interpreter: every test runs
+on both, conftest `interp`), driven by the scanner emulator.
 
 The unit syncs on its own (sync_interval_s): the app's hook marks RTC memory and resets, the
 sync boot sends the records after the cursor, verifies the signed answer, acks, sets the time,
@@ -80,16 +81,16 @@ def _last_counter(lab: Lab, device: str) -> int:
 
 
 @pytest.fixture
-def lab(tmp_path):
-    with Lab(str(tmp_path), heap=RUN_HEAP, sync_interval_s=INTERVAL) as lab:
+def lab(tmp_path, interp):
+    with Lab(str(tmp_path), heap=RUN_HEAP, sync_interval_s=INTERVAL, interp=interp) as lab:
         lab.start_server()
         yield lab
 
 
 @pytest.fixture
-def lab_manual(tmp_path):
+def lab_manual(tmp_path, interp):
     """Syncs only when the test asks (Unit.sync_now: the hook's marker + a reset)."""
-    with Lab(str(tmp_path), heap=RUN_HEAP, sync_interval_s=3600) as lab:
+    with Lab(str(tmp_path), heap=RUN_HEAP, sync_interval_s=3600, interp=interp) as lab:
         lab.start_server()
         yield lab
 
