@@ -1,9 +1,9 @@
-"""Run the benchmarks: `python -m gerbang_dev.bench [part ...]` (parts: crypto check sync scanlog door server)."""
+"""Run the benchmarks: `python -m gerbang_dev.bench [part ...]` (parts: crypto check sync revoked scanlog door server)."""
 
 import importlib
 import sys
 
-PARTS = ["crypto", "check", "sync", "scanlog", "door", "server"]
+PARTS = ["crypto", "check", "sync", "revoked", "scanlog", "door", "server"]
 
 
 def main(argv: list[str]) -> int:
