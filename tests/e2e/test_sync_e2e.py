@@ -16,6 +16,7 @@ import struct
 
 import pytest
 
+from gerbang_dev.bench.sync import sync_once
 from gerbang_dev.demo import Lab
 
 from .conftest import RUN_HEAP, read_log_records
@@ -210,3 +211,26 @@ def test_server_config_reaches_the_unit_and_bad_values_are_ignored(lab_manual):
     with pytest.raises(RuntimeError, match=": 400 "):
         lab.api("PATCH", f"/admin/devices/{unit.id}", {"config": {"relay_ms": 999999}})
     assert not [e for e in unit.ev.items if e["ev"] == "error"]
+
+
+# Free heap the sync boot leaves at its peak at the ESP32's 112K, per interpreter
+# (docs/FIRMWARE_CORE.md "Two interpreters"; `make bench` sync part measures it): it must
+# sync in 112K minus this, with a trust bundle in the answer.
+SYNC_MARGIN_KIB = {"unix64": 4, "unix32": 16}
+
+
+def test_sync_boot_keeps_its_heap_margin(lab_manual, interp):
+    lab = lab_manual
+    area = 2
+    certs = [lab.issue(area) for _ in range(2)]
+    unit = lab.add_unit("gb-02-0001", area)
+    serial = [e for e in unit.ev.items if e["ev"] == "trust"][-1]["serial"]
+    lab.revoke(certs[1]["cti"])  # the answer carries the new list's bundle
+    assert unit.scan(certs[0]["qr"])["allow"]
+    heap = 112 - SYNC_MARGIN_KIB[interp.name]
+    s = sync_once(unit, f"{heap}K")
+    assert s and s["ok"] and s["sent"] == 1 and s["bundle"] > 0, (heap, s, unit.console())
+    # installed by the boot after it (sync_once waited for its start)
+    trust = [e for e in unit.ev.items if e["ev"] == "trust"][-1]
+    assert trust["serial"] == serial + 1 and not trust["error"], trust
+    assert unit.scan(certs[1]["qr"])["reason"] == 13  # REVOKED: the list came through
