@@ -35,7 +35,6 @@ _HTTP_MS = const(5000)  # per request: connect, send, answer (below the ESP32's 
 _NET_MS = const(6000)  # WiFi association at most (the watchdog is fed before and after)
 _MAGIC = const(0x31544247)  # gerbang.app.TimeKeeper's RTC record: magic, time, magic ^ time
 _U32 = const(0xFFFFFFFF)
-_ONEOFF = ("ed25519_one", "ed25519_make", "trustload")
 OVERRIDE = "config.over.json"  # the server's config; main.py merges it over config.json
 # Sync response config labels 1, 2, 3 (docs/PROTOCOL.md §6): config.json key, accepted range
 _KEYS = (("sync_interval_s", 60, 86400), ("relay_ms", 100, 30000), ("scan_debounce_ms", 0, 10000))
@@ -276,10 +275,13 @@ def _exchange(cfg, board, post, ev, counter, fails):
     with open("device.key") as f:
         seed = unhexlify(f.read().strip())
     kid = cose.kid_of(ed25519.public_key(seed))
-    from gerbang import scanlog, syncproto
-    from gerbang.truststore import drop
+    # The one-off verify's code (trustload; ed25519_one and ed25519_make came with the kid)
+    # stays imported from here, loaded in a clean heap, instead of dropped and imported again
+    # beside the answer: in the heap fragmented by then that import hit MemoryError at
+    # 106-110K on the 64-bit port (docs/FIRMWARE_CORE.md "Two interpreters"). open_response
+    # drops it after the verify; the sync boot resets at the end anyway.
+    from gerbang import scanlog, syncproto, trustload  # noqa: F401
 
-    drop(_ONEOFF)
     _m(ev)
     tk = _Time(board, cfg.get("floor_path", "time.floor"))
     log = scanlog.ScanLog(cfg.get("log_dir", "log"))
@@ -300,7 +302,6 @@ def _exchange(cfg, board, post, ev, counter, fails):
         body = syncproto.build_request(
             seed, kid, did, counter, nonce, now, first, mv[:n * 32], serial, FIRMWARE,
             {1: gc.mem_free(), 2: _free_flash(), 3: log.dropped, 4: clk_s(board), 5: q})
-        drop(_ONEOFF)
         _m(ev)
         board.wdt.feed()
         status, data = post(url, body, cfg.get("sync_http_ms", _HTTP_MS),
@@ -309,11 +310,7 @@ def _exchange(cfg, board, post, ev, counter, fails):
         board.wdt.feed()
         if status != 200:
             raise OSError("server answered %d: %s" % (status, bytes(data[:80])))
-        try:
-            r = syncproto.open_response(data, root_pub, nonce, did, now if q != 2 else None)
-        except MemoryError:  # the verify's bigints fragment the heap: once more, from clean
-            gc.collect()
-            r = syncproto.open_response(data, root_pub, nonce, did, now if q != 2 else None)
+        r = syncproto.open_response(data, root_pub, nonce, did, now if q != 2 else None)
         data = None
         board.wdt.feed()
         log.ack(r.acked_seq)

@@ -20,7 +20,7 @@ ESP32_HEAP_KIB = 112
 SYNC_MARGIN_KIB = 16  # free at the sync boot's peak, 32-bit interpreter (issue #14)
 
 
-def sync_once(unit, heap: str = "112K", timeout: float = 25.0) -> dict | None:  # type: ignore[no-untyped-def]
+def sync_once(unit, heap: str = "112K", timeout: float = 60.0) -> dict | None:  # type: ignore[no-untyped-def]
     """Unit.sync_now with the sync boot in `heap` (the boots after it in 112K), but None (not
     an exception) when no sync event comes (the boot died)."""
     with open(os.path.join(unit.vb.dir, "rtc.bin"), "rb") as f:
@@ -46,7 +46,7 @@ def smallest_sync_heap(unit, qr: str, lo: int = 72,  # type: ignore[no-untyped-d
     A scan (qr) before each sync: the server rate-limits empty syncs (5 s)."""
     def ok(k: int) -> bool:
         unit.scan(qr)
-        s = sync_once(unit, f"{k}K")
+        s = sync_once(unit, f"{k}K", timeout=20)
         return bool(s and s["ok"])
 
     if not ok(hi):
