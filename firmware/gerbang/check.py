@@ -116,10 +116,13 @@ class Checker:
 
     def _hold(self):
         gc.collect()
+        res = []
         try:
-            self._res = bytearray(_RESERVE)
+            for _ in range(_RESERVE // 1536):
+                res.append(bytearray(1536))
         except MemoryError:  # not now (the app holds more); the next check tries again
             pass
+        self._res = res
 
     def check(self, text, now, clock_quality=CLOCK_SYNCED):
         # A check needs a few KB in pieces of up to 1.3 KB (DeflateIO's state and window, the

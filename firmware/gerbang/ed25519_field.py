@@ -1,5 +1,9 @@
-"""Field arithmetic and the scan-path point loop for gerbang.ed25519 (edwards25519, a = -1,
-extended coordinates). Table building and the one-off verify are in gerbang.ed25519_make.
+"""Resident Ed25519 arithmetic under gerbang.ed25519 (edwards25519, a = -1, extended
+coordinates): the field, the scan path's point loop mul2, the scalar's comb indices, the
+encoding of a result, and the base point's table buffer. Everything the resident verify
+(gerbang.ed25519), the load-time table building (gerbang.ed25519_tables) and the one-off
+verify (gerbang.ed25519_oneoff) share lives here: they import this module, never one another
+in a loop (gerbang.ed25519 imports the other two on first use, they import neither back).
 
 Reduction bounds (p = 2^255 - 19, fold(x) = (x >> 255) * 19 + (x & M), x = fold(x) mod p):
 - "reduced" values lie in (-2^24, 2^255 + 2^24) (negative values are fine: ints are signed
@@ -21,6 +25,7 @@ M = 2**255 - 1
 TAB_BYTES = const(2880)  # a whole table: two combs
 HALF_BYTES = const(1440)  # one comb
 D2 = 16295367250680780974490674513165176452449235426866156013048779062215315747161  # 2d
+L = 2**252 + 27742317777372353535851937790883648493  # the group order
 
 
 def _sqn(x, n):
@@ -59,13 +64,53 @@ def new_table():
     return (bytearray(HALF_BYTES), bytearray(HALF_BYTES))
 
 
+_btab = new_table()  # the base point's table, allocated at import while the heap is empty
+_bready = False
+
+
+def base_buffer(ready):
+    """The base point's table buffer, for its writers (gerbang.ed25519_tables builds it, the
+    trust cache reads it from flash): call with ready=False before writing into it,
+    ready=True once what was written is complete."""
+    global _bready
+    _bready = ready
+    return _btab
+
+
+def base_ready():
+    """The base point's table when it is filled, else None."""
+    return _btab if _bready else None
+
+
+def encode_int(X, Y, Z):
+    """Projective (X, Y, Z) -> its encoding as an int (y | sign of x << 255)."""
+    zi = inv(Z)
+    x = X * zi % P
+    y = Y * zi % P
+    return y | ((x & 1) << 255)
+
+
+def scalar_idx(s):
+    """Comb indices of s < 2^256 for mul2: out[2*i + c] = sum_j bit((4c + j) * 32 + i) << j."""
+    b = s.to_bytes(32, "little")
+    out = bytearray(64)
+    for i in range(32):
+        q = i >> 3
+        r = i & 7
+        for c in (0, 1):
+            o = 16 * c + q
+            out[2 * i + c] = (((b[o] >> r) & 1) | (((b[o + 4] >> r) & 1) << 1)
+                              | (((b[o + 8] >> r) & 1) << 2) | (((b[o + 12] >> r) & 1) << 3))
+    return out
+
+
 def mul2(ib, tb, ia, ta):
-    """[s]B (+ [k]A): comb indices ib/ia (from ed25519._scalar_idx), tables tb/ta (pairs of
+    """[s]B (+ [k]A): comb indices ib/ia (scalar_idx), tables tb/ta (pairs of
     comb buffers, new_table()).
 
     Returns projective (X, Y, Z) with reduced (not canonical) coordinates."""
     # The scan's hot loop: doubling and mixed addition are written out here on purpose (the
-    # same formulas as ed25519_make._dbl/_add, which the load-time code calls), so the ~160
+    # same formulas as ed25519_tables._dbl/_add, which the load-time code calls), so the ~160
     # point operations of a scan pay no call and tuple overhead; keep the two in step.
     m = M
     fb = int.from_bytes

@@ -2,16 +2,17 @@
 
 The scan path leaves ~13 KiB of the 112 KiB heap free; a sync needs more (Ed25519 signing, the
 request, the answer, maybe a trust bundle). So the running app only asks for a sync: the hook
-(in main.py: this module is never imported beside the scan path, it would not fit) writes a
-marker byte ("S") after the TimeKeeper's 12-byte record in RTC memory and resets. main.py sees the marker at the next boot, clears it, and calls run_sync_mode() before it
-loads the trust list or the scan path; that boot resets again when done (the sync's modules and
+(gerbang.startup's: this module is never imported beside the scan path, it would not fit) sets
+the boot marker "S" after the TimeKeeper's record in RTC memory (gerbang.timekeeper) and
+resets. gerbang.startup sees the marker at the next boot, clears it, and calls
+run_sync_mode() before it loads the trust list or the scan path; that boot resets again when done (the sync's modules and
 qstrs are gone, the scan path starts from a clean heap; a staged bundle is installed by the boot
 after it). A sync that crashes halfway therefore never loops: the marker is already gone.
 
-Request counter: persisted (file `sync.ctr`: counter, failures, CRC-32) before every request is
-sent, so a crash never reuses one (the server answers 409 to a reused counter). Failures are
-counted there too (a crash counts: the file says "failed" until the answer is processed);
-main.py backs off with them (interval x2, x4 at most). Records are never lost or sent twice on
+Request counter: persisted (file `sync.ctr`, gerbang.syncctr) before every request is sent, so
+a crash never reuses one (the server answers 409 to a reused counter). Failures are counted
+there too (a crash counts: the file says "failed" until the answer is processed);
+gerbang.startup backs off with them (interval x2, x4 at most). Records are never lost or sent twice on
 purpose: the cursor moves only with a verified acked_seq, and the server stores (device, seq)
 idempotently.
 
@@ -22,88 +23,25 @@ a plain HTTP/1.0 POST over `socket` (`tls` for https) imported only here, in the
 
 import gc
 import os
-import struct
-from binascii import crc32, unhexlify
+from binascii import unhexlify
 
 from micropython import const
 
+from gerbang import syncctr
+
 FIRMWARE = "0.1.0"
-_CTR = "sync.ctr"
 _BATCH = const(100)  # records per request (3.2 KB; the request is built and signed in RAM)
 _BATCHES = const(3)  # requests per sync boot at most (a backlog drains over a few syncs)
 _HTTP_MS = const(5000)  # per request: connect, send, answer (below the ESP32's 8 s watchdog)
 _NET_MS = const(6000)  # WiFi association at most (the watchdog is fed before and after)
-_MAGIC = const(0x31544247)  # gerbang.app.TimeKeeper's RTC record: magic, time, magic ^ time
 _U32 = const(0xFFFFFFFF)
-OVERRIDE = "config.over.json"  # the server's config; main.py merges it over config.json
+OVERRIDE = "config.over.json"  # the server's config; gerbang.startup merges it over config.json
 # Sync response config labels 1, 2, 3 (docs/PROTOCOL.md §6): config.json key, accepted range
 _KEYS = (("sync_interval_s", 60, 86400), ("relay_ms", 100, 30000), ("scan_debounce_ms", 0, 10000))
 
 
-class _Time:
-    """The TimeKeeper's records (gerbang.app, docs/FIRMWARE.md "Time"), read and written the
-    same way without importing the app (~15 KB this boot cannot spare): `now` = (best unix
-    time, clock quality) at the start of the sync boot; trusted(t) = a verified server time."""
-
-    def __init__(self, board, floor_path):
-        self.board = board
-        self.path = floor_path
-        self.floor = 0
-        t = board.clock.time()
-        q = 2
-        try:
-            with open(floor_path, "rb") as f:
-                v, nv = struct.unpack("<II", f.read(8))
-            if v ^ nv == _U32:
-                self.floor = v
-                q = 1
-                t = max(t, v)
-        except (OSError, ValueError):
-            pass
-        r = board.state.load() or b""
-        if len(r) >= 12:
-            m, s, c = struct.unpack("<III", r[:12])
-            if m == _MAGIC and c == m ^ s:
-                q = 0  # synced since power-on (the list's max_unsynced is the app's business)
-                t = max(t, s)
-        self.now = (t, q)
-
-    def trusted(self, unix):
-        b = self.board
-        b.clock.set_time(unix)
-        b.state.save(struct.pack("<III", _MAGIC, unix, _MAGIC ^ unix))
-        if unix > self.floor:
-            with open(self.path + ".tmp", "wb") as f:
-                f.write(struct.pack("<II", unix, unix ^ _U32))
-            os.rename(self.path + ".tmp", self.path)
-            self.floor = unix
-
-
 def clk_s(board):
     return board.clock.ticks_ms() // 1000  # uptime: this boot's
-
-
-def _read_ctr():
-    """-> (counter, failures) from sync.ctr; (0, 0) when missing or damaged (a damaged file
-    restarts the counter: the server then answers 409 until it passes the last one; never
-    a silent reuse of an accepted counter, since acceptance needs a higher one)."""
-    try:
-        with open(_CTR, "rb") as f:
-            b = f.read(12)
-        c, n, k = struct.unpack("<III", b)
-        if crc32(b[:8]) & 0xFFFFFFFF == k:
-            return c, n
-    except (OSError, ValueError):
-        pass
-    return 0, 0
-
-
-def _write_ctr(counter, fails):
-    b = struct.pack("<II", counter, fails)
-    b += struct.pack("<I", crc32(b) & 0xFFFFFFFF)
-    with open(_CTR + ".tmp", "wb") as f:
-        f.write(b)
-    os.rename(_CTR + ".tmp", _CTR)  # atomic on littlefs: the old counter or the new one
 
 
 def http_post(url, body, timeout_ms, max_len):
@@ -155,21 +93,6 @@ def http_post(url, body, timeout_ms, max_len):
         return status, out
     finally:
         s.close()
-
-
-def _cache_serial(path, root_pub, area):
-    """Serial of the held list, from its cache header (gerbang.trustcache HDR: magic, root,
-    area, serial), without loading the list; 0 when there is none. Only a hint for the
-    server (it sends a bundle above it); the install checks the bundle itself."""
-    try:
-        with open(path + ".cache", "rb") as f:
-            h = f.read(112)
-        if h[:4] == b"GBC1" and h[8:40] == root_pub and \
-                struct.unpack_from("<I", h, 104)[0] == area:
-            return struct.unpack_from("<I", h, 108)[0]
-    except (OSError, ValueError):
-        pass
-    return 0
 
 
 def apply_config(m, path=OVERRIDE):
@@ -227,7 +150,7 @@ def run_sync_mode(cfg, board, post=None, reset=True):
     ev = {"ok": False, "sent": 0, "requests": 0, "acked": 0, "bundle": 0, "cfg": 0, "cfg_bad": 0,
           "heap": []}
     _m(ev)
-    counter, fails = _read_ctr()
+    counter, fails = syncctr.read()
     up = False
     try:
         board.wdt.feed()
@@ -242,12 +165,12 @@ def run_sync_mode(cfg, board, post=None, reset=True):
     finally:
         if up:
             board.net.down()
-    counter, fails = _read_ctr()
+    counter, fails = syncctr.read()
     if ev["ok"]:
         if fails:
-            _write_ctr(counter, 0)
+            syncctr.write(counter, 0)
     elif not ev["requests"]:
-        _write_ctr(counter, fails + 1)  # failed before any request: count it here
+        syncctr.write(counter, fails + 1)  # failed before any request: count it here
     ev["fails"] = 0 if ev["ok"] else fails + (0 if ev["requests"] else 1)
     ev["took_ms"] = clk.ticks_diff(clk.ticks_ms(), t0)
     gc.collect()
@@ -274,18 +197,27 @@ def _exchange(cfg, board, post, ev, counter, fails):
     url = cfg["server"] + "/api/v1/sync"
     with open("device.key") as f:
         seed = unhexlify(f.read().strip())
+    from gerbang import trustcache
+    from gerbang.truststore import TrustStore, drop
+
+    serial = trustcache.serial(path, root_pub, cfg["area"])  # the held list's, a hint
+    trustcache = None
+    drop(("trustcache",))  # before the rest is imported: its room is theirs
     kid = cose.kid_of(ed25519.public_key(seed))
-    # The one-off verify's code (trustload; ed25519_one and ed25519_make came with the kid)
-    # stays imported from here, loaded in a clean heap, instead of dropped and imported again
-    # beside the answer: in the heap fragmented by then that import hit MemoryError at
+    # The one-off verify's code (trustverify; ed25519_oneoff and ed25519_tables came with the
+    # kid) stays imported from here, loaded in a clean heap, instead of dropped and imported
+    # again beside the answer: in the heap fragmented by then that import hit MemoryError at
     # 106-110K on the 64-bit port (docs/FIRMWARE_CORE.md "Two interpreters"). open_response
     # drops it after the verify; the sync boot resets at the end anyway.
-    from gerbang import scanlog, syncproto, trustload  # noqa: F401
+    from gerbang import scanlog, syncproto, trustverify  # noqa: F401
+    from gerbang.timekeeper import CLOCK_UNKNOWN, TimeKeeper
 
     _m(ev)
-    tk = _Time(board, cfg.get("floor_path", "time.floor"))
+    # max_unsynced: a clock set since power-on counts as synced here; the list's limit is
+    # the scan path's business
+    tk = TimeKeeper(board.clock, board.state, cfg.get("floor_path", "time.floor"), _U32)
+    store = TrustStore(path, root_pub, cfg["area"])
     log = scanlog.ScanLog(cfg.get("log_dir", "log"))
-    serial = _cache_serial(path, root_pub, cfg["area"])
     buf = bytearray(32 * cfg.get("sync_batch", _BATCH))
     mv = memoryview(buf)
     _m(ev)
@@ -293,9 +225,9 @@ def _exchange(cfg, board, post, ev, counter, fails):
         first, n = log.read_after_cursor(buf)
         if ev["requests"] and not n:
             break  # everything sent; the first request goes even when empty (time, list)
-        now, q = tk.now
+        now, q = tk.now()
         counter += 1
-        _write_ctr(counter, fails + 1)  # before sending: a crash never reuses the counter
+        syncctr.write(counter, fails + 1)  # before sending: a crash never reuses the counter
         ev["requests"] += 1
         nonce = os.urandom(16)
         gc.collect()
@@ -310,7 +242,8 @@ def _exchange(cfg, board, post, ev, counter, fails):
         board.wdt.feed()
         if status != 200:
             raise OSError("server answered %d: %s" % (status, bytes(data[:80])))
-        r = syncproto.open_response(data, root_pub, nonce, did, now if q != 2 else None)
+        r = syncproto.open_response(data, root_pub, nonce, did,
+                                    now if q != CLOCK_UNKNOWN else None)
         data = None
         board.wdt.feed()
         log.ack(r.acked_seq)
@@ -318,23 +251,16 @@ def _exchange(cfg, board, post, ev, counter, fails):
         _m(ev)
         ev["sent"] += n
         ev["acked"] = r.acked_seq
-        try:  # applied by the next boot (main.py)
+        try:  # applied by the next boot (gerbang.startup)
             k, ev["cfg_bad"] = apply_config(r.config)
             ev["cfg"] |= k
         except OSError:
             ev["cfg"] = -1  # flash full or failing: the stored override stays as it was
         if r.bundle is not None and not ev["bundle"]:
-            _stage(path, r.bundle)  # installed (and verified) by the next boot
+            store.stage(r.bundle)  # installed (and verified) by the next boot
             ev["bundle"] = len(r.bundle)
         r = None
         gc.collect()
         if n and first + n - 1 > log.cursor:
             break  # the server did not take the whole batch (a gap): try again next sync
 
-
-def _stage(path, bundle):
-    # TrustStore.stage's file (path.new), written here without importing the trust store
-    tmp = path + ".new.tmp"
-    with open(tmp, "wb") as f:
-        f.write(bundle)
-    os.rename(tmp, path + ".new")

@@ -43,7 +43,7 @@ def open_response(data, root_pub, nonce, device_id=None, now=None):
     certificate not from the pinned root, wrong role, outside validity when now is given),
     SIGNATURE (not signed by the certified key, or the nonce/device is not ours: a replayed
     or misdirected response). Returns a Response; bundle is None or the new trust bundle bytes
-    for TrustStore.install, config None or {1: sync_interval, 2: relay_ms, 3: debounce_ms}."""
+    for gerbang.trustinstall.install, config None or {1: sync_interval, 2: relay_ms, 3: debounce_ms}."""
     if len(data) > MAX_RESPONSE:
         raise Reject(CBOR, "response too large")
     msg = cose.decode(data)
@@ -54,15 +54,15 @@ def open_response(data, root_pub, nonce, device_id=None, now=None):
     keycert = _field(m, 5, "keycert")
     if type(keycert) is not bytes:
         raise Reject(CBOR, "keycert must be a byte string")
-    from gerbang import ed25519, trustload
+    from gerbang import ed25519, trustverify
 
     try:  # one-off verifies: their load-time code is dropped again after
-        signer_pub, _ = trustload.open_keycert(keycert, root_pub, now)
+        signer_pub, _ = trustverify.open_keycert(keycert, root_pub, now)
         good = ed25519.verify(signer_pub, cose.sig_structure(msg.protected, msg.payload),
                               msg.signature)
     finally:
-        trustload = None
-        drop(("trustload", "ed25519_one", "ed25519_make"))
+        trustverify = None
+        drop(("trustverify", "ed25519_oneoff", "ed25519_tables"))
     if not good:
         raise Reject(SIGNATURE, "sync response signature does not verify")
     # Trusted from here on.

@@ -1,13 +1,14 @@
-"""Opening the door's trust list at boot from its cache (docs/FIRMWARE_CORE.md "The trust
-cache"), installing a staged bundle first. Imported by TrustStore.load() and dropped after it.
+"""The trust cache file (docs/FIRMWARE_CORE.md "The trust cache"): this module alone knows its
+layout. Every reader and writer goes through it: the boot (load, read), the install path
+(write, gerbang.trustinstall), the sync boot (serial, the held list's serial for its request).
 
-The cache is what the scan path needs from a verified bundle, derived once by
-gerbang.trustinst: the list's fields, the revocation hashes, the base point's and every issuer
-key's comb table. It binds itself to the bundle (SHA-256 of the bundle file), the pinned root
-and the area, and ends with a SHA-256 of everything before it: a flipped bit, a truncated
-file or a cache of another bundle is never trusted, only rebuilt from the bundle with a full
-verification. (The hash guards against corruption, not an attacker: one who can write the
-flash can replace the pinned root in the config as well.)"""
+The cache is what the scan path needs from a verified bundle: the list's fields, the
+revocation hashes, the base point's and every issuer key's comb table. It binds itself to the
+bundle (SHA-256 of the bundle file), the pinned root and the area, and ends with a SHA-256 of
+everything before it: a flipped bit, a truncated file or a cache of another bundle is never
+trusted (read raises _Stale), only rebuilt from the bundle with a full verification. (The hash
+guards against corruption, not an attacker: one who can write the flash can replace the
+pinned root in the config as well.) Load-time code: dropped after use."""
 
 import gc
 import hashlib
@@ -17,9 +18,9 @@ import struct
 from micropython import const
 
 from gerbang import ed25519
-from gerbang.ed25519_field import HALF_BYTES, TAB_BYTES, new_table
+from gerbang.ed25519_field import HALF_BYTES, TAB_BYTES, base_buffer, base_ready, new_table
 from gerbang.reasons import NO_TRUST, Reject
-from gerbang.truststore import Key, TrustList, drop
+from gerbang.truststore import Key, TrustList
 
 # Layout (little-endian): header, the base point's table, per key a record and its table,
 # the revocation hashes (8 bytes each, sorted), SHA-256 of all of the above.
@@ -37,29 +38,8 @@ _MAX_KEYS = const(16)
 _MAX_REVOKED = const(4096)
 
 
-def _installer():
-    from gerbang import trustinst
-
-    return trustinst
-
-
-def _drop_installer():
-    drop(("trustinst", "trustload", "ed25519_one", "ed25519_make"))
-
-
-def _exists(path):
-    try:
-        os.stat(path)
-        return True
-    except OSError:
-        return False
-
-
-def _remove(path):
-    try:
-        os.remove(path)
-    except OSError:
-        pass
+class _Stale(Exception):
+    """The cache cannot be used (missing, corrupted, for another bundle): rebuild it."""
 
 
 def file_digest(path):
@@ -76,8 +56,20 @@ def file_digest(path):
     return h.digest()
 
 
-class _Stale(Exception):
-    """The cache cannot be used (missing, corrupted, for another bundle): rebuild it."""
+def serial(path, root_pub, area):
+    """Serial of the list whose cache is path + ".cache", from its header alone (for the
+    pinned root and area), without loading the list; 0 when there is none. Only a hint (the
+    sync request's trust serial: the server sends a bundle above it); whatever comes back is
+    verified in full when it is installed."""
+    try:
+        with open(path + ".cache", "rb") as f:
+            h = f.read(_HDR_SIZE)
+        (magic, ver, root, _, _, a, s) = struct.unpack_from("<4sB3x32s32s32sII", h)
+        if magic == MAGIC and ver == VERSION and root == root_pub and a == area:
+            return s
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 def _take(f, h, n):
@@ -96,65 +88,19 @@ def _table(f, h, tab):
 
 
 def load(store, now):
-    """TrustStore.load(): the staged bundle first (verified, installed, or refused with
-    store.pending_error), then the list from the cache. Never raises."""
-    store.trust = None
-    store.pending_error = None
-    if _exists(store.pending):
-        _load(store, now)
-        held = store.serial
-        store.trust = None  # its tables go before the new list is verified
-        gc.collect()
-        data = None
-        try:
-            with open(store.pending, "rb") as f:
-                data = f.read()
-            _installer().install(store, data, now, held, store.pending)
-        except Exception as e:  # noqa: BLE001 - a refused staged list: keep the held one
-            store.pending_error = e.args[0] if e.args else repr(e)
-        finally:
-            data = None
-            _remove(store.pending)
-            _drop_installer()
-    return _load(store, now)
-
-
-def _load(store, now):
+    """Open the held list from the cache into store (store.source "cache") -> True; False
+    when it cannot be used (store.trust None, store.error says why; a missing, corrupted,
+    stale or foreign cache is for gerbang.trustinstall.load to rebuild). The boot's first
+    try: a boot from a good cache needs nothing else."""
     store.trust = None
     gc.collect()
     try:
         store.trust = read(store, now)
-        store.error = None
-        store.source = "cache"
-        return True
-    except Reject as e:  # the cache is good but the list is refused (clock): no trust
-        store.error = "stored trust list refused: %s" % e.args[0]
-        return False
-    except Exception:  # noqa: BLE001 - missing, corrupted or stale cache: rebuild it
-        store.trust = None
-        ed25519.base_buffer(False)
-    gc.collect()
-    if not _exists(store.path):
-        store.error = "no trust list stored"
-        return False
-    data = None
-    try:
-        with open(store.path, "rb") as f:
-            data = f.read()
-        _installer().rebuild(store, data, now)
-    except Exception as e:  # noqa: BLE001 - a broken file means no trust, never a crash
-        store.error = "stored trust list refused: %s" % (e.args[0] if e.args else e)
-        return False
-    finally:
-        data = None
-        _drop_installer()
-    try:
-        store.trust = read(store, now)
-    except Exception as e:  # noqa: BLE001 - e.g. out of memory: no trust, say why
-        store.error = "trust cache unreadable after rebuild: %r" % (e,)
+    except Exception as e:  # noqa: BLE001 - _Stale, Reject (clock), OSError: never a crash
+        store.error = "trust cache not used: %s" % (e.args[0] if e.args else repr(e))
         return False
     store.error = None
-    store.source = "bundle"
+    store.source = "cache"
     return True
 
 
@@ -189,7 +135,7 @@ def read(store, now):
         tl.max_unsynced = mu
         tl.reuse_window = rw
         tl.tag_key = tag
-        _table(f, h, ed25519.base_buffer(False))
+        _table(f, h, base_buffer(False))
         keys = tl.keys
         for i in range(nk):
             kid, pub, af, au, ka = struct.unpack(KEY, _take(f, h, _KEY_SIZE))
@@ -203,7 +149,40 @@ def read(store, now):
         tl.revoked = _take(f, h, 8 * nr)
         if f.read(32) != h.digest():
             raise _Stale("cache checksum")
-    ed25519.base_buffer(True)
+    base_buffer(True)
     if now is not None and not nb <= now < na:
         raise Reject(NO_TRUST, "key certificate is outside its validity")
     return tl
+
+
+def write(store, trust, digest, pending, fill):
+    """Write store.cache (temporary file, then rename) for the verified list trust, the
+    bundle's SHA-256 digest and the base point's table (built: gerbang.ed25519_field).
+    pending: the list's keys, (kid, pub, point, accept_from, accept_until, area) each,
+    consumed from the front; fill(pub, tab, pt) builds a key's table into tab. One table
+    buffer serves every key, so however many keys a list has, one table is in RAM while the
+    cache is written."""
+    tab = new_table()  # one buffer for every key's table, before the arithmetic
+    tmp = store.cache + ".tmp"
+    h = hashlib.sha256()
+    t = trust
+    with open(tmp, "wb") as f:
+        head = struct.pack(
+            HDR, MAGIC, VERSION, store.root_pub, digest, t.signer_pub, t.area, t.serial,
+            t.issued, t.expires, t.signer_not_before, t.signer_not_after, t.min_doses,
+            t.categories, t.clock_policy, t.max_unsynced, t.reuse_window, t.tag_key,
+            len(pending), len(t.revoked) >> 3)
+        for b in (head,) + tuple(base_ready()):
+            h.update(b)
+            f.write(b)
+        while pending:
+            kid, pub, pt, af, au, area = pending.pop(0)
+            gc.collect()
+            fill(pub, tab, pt)
+            for b in (struct.pack(KEY, kid, pub, af, au, area), tab[0], tab[1]):
+                h.update(b)
+                f.write(b)
+        h.update(t.revoked)
+        f.write(t.revoked)
+        f.write(h.digest())
+    os.rename(tmp, store.cache)

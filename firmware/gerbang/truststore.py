@@ -1,14 +1,13 @@
-"""The door's trust list (docs/PROTOCOL.md §3-4), resident part: the held list and its lookups,
-and the boot path that opens the list from its verified cache (docs/FIRMWARE_CORE.md).
+"""The door's trust list (docs/PROTOCOL.md §3-4), resident part: the store the scan path keeps
+(the held list and its lookups) and the staging of a bundle for the next boot.
 
 Files, all replaced atomically (tmp + rename): `path` is the bundle as received (the evidence
 and the source of truth), `path.cache` what the scan path needs from it, derived once when the
-bundle was verified (fields, revocations, every key's comb table, the base point's table; a
-SHA-256 of the bundle it came from and one of itself), `path.new` a bundle staged for
-installation at the next boot. Verifying a bundle (gerbang.trustload, gerbang.trustinst and
-the load-time crypto) is imported only when a bundle is installed or the cache must be rebuilt,
-and dropped afterwards: a boot from a good cache never loads it. A broken stored bundle means
-no trust (every scan NO_TRUST); a broken cache only means a rebuild from the bundle."""
+bundle was verified (its layout is gerbang.trustcache's alone), `path.new` a bundle staged for
+installation at the next boot. Opening, verifying and installing a list is the load-time path,
+gerbang.trustinstall (over gerbang.trustcache and gerbang.trustverify): the boot calls it once
+and drops it; this module never imports it (docs/FIRMWARE_CORE.md). A broken stored bundle
+means no trust (every scan NO_TRUST); a broken cache only means a rebuild from the bundle."""
 
 import gc
 import os
@@ -17,12 +16,10 @@ import sys
 from gerbang import ed25519  # noqa: F401 - the keys' verify is scan path: import it at boot,
 from gerbang.reasons import Reject  # while the heap is empty, not in the first load
 
-# load-time modules, dropped after every load, install or verification
-_LOADTIME = ("trustcache", "trustinst", "trustload", "ed25519_one", "ed25519_make")
-
 
 class Rollback(Reject):
-    """A bundle with a lower serial than the one held (replayed old list)."""
+    """A bundle with a lower serial than the one held (replayed old list): raised by
+    gerbang.trustinstall.install."""
 
 
 def drop(names):
@@ -98,7 +95,8 @@ class TrustStore:
     """The trust list of one door (area), stored at `path` (cache `path.cache`, staged bundle
     `path.new`). `trust` is the TrustList or None; `error` says why there is none; `source`
     says where the held list came from ("cache", or "bundle" when the cache was rebuilt);
-    `pending_error` why a staged bundle was refused at the last load (None if none was)."""
+    `pending_error` why a staged bundle was refused at the last load (None if none was).
+    Filled by gerbang.trustinstall (load, install)."""
 
     def __init__(self, path, root_pub, area):
         self.path = path
@@ -115,46 +113,8 @@ class TrustStore:
     def serial(self):
         return self.trust.serial if self.trust else 0
 
-    def _open(self, bundle, now):
-        """A bundle verified in RAM (tables built), not stored: for tests and tools."""
-        from gerbang import trustinst
-
-        try:
-            return trustinst.opened(self, bundle, now)
-        finally:
-            trustinst = None
-            drop(_LOADTIME)
-
-    def load(self, now=None):
-        """Boot: install the staged bundle if there is one, then open the list from its cache
-        (rebuilt from the bundle, fully verified, when missing or not matching it). Never
-        raises: returns True when a list is held. now=None: clock unknown (the key
-        certificate's validity is not checked). See gerbang.trustcache."""
-        from gerbang import trustcache
-
-        try:
-            return trustcache.load(self, now)
-        finally:
-            trustcache = None
-            drop(_LOADTIME)
-
-    def install(self, bundle, now):
-        """Validate a new bundle fully, then store it and its cache atomically and use it.
-        Returns True when installed, False when it is the list already held (same serial).
-        Raises Reject(NO_TRUST) for a bad bundle and Rollback for a lower serial. The held
-        list is let go once the new one is checked and stored (two lists' tables at once
-        would not fit the door's heap); if the cache cannot be read back, no list is held
-        until load(). See gerbang.trustinst and docs/FIRMWARE_CORE.md for its heap."""
-        from gerbang import trustinst
-
-        try:
-            return trustinst.online(self, bundle, now)
-        finally:
-            trustinst = None
-            drop(_LOADTIME)
-
     def stage(self, bundle):
-        """Store a bundle (e.g. from a sync response) to be installed by the next load(), at
+        """Store a bundle (e.g. from a sync response) to be installed by the next load, at
         boot, before the scan path is imported. Nothing is verified here."""
         tmp = self.pending + ".tmp"
         with open(tmp, "wb") as f:

@@ -60,7 +60,8 @@ from gerbang.check import Checker
 gc.collect()
 core = gc.mem_alloc()
 st = TrustStore(d + "/bundle.bin", open(d + "/root.bin", "rb").read(), 1)
-if not st.load(None):
+import gerbang.trustinstall
+if not gerbang.trustinstall.load(st, None):
     print("LOAD-FAILED", st.error)
     sys.exit(2)
 qr = open(d + "/valid.txt").read()
@@ -243,7 +244,7 @@ def compile_mpy(dst: str, interp: Interpreter = UNIX64) -> str:
     return dst
 
 
-# The door's boot (firmware/main.py order): the trust store first (a staged bundle is installed
+# The door's boot (gerbang.startup's order): the trust store first (a staged bundle is installed
 # and its cache written, or the list opened from its cache), then the scan path, then scans.
 BOOT = r"""
 import sys, gc
@@ -251,7 +252,17 @@ sys.path.insert(0, sys.argv[1])
 d, area, mode = sys.argv[2], int(sys.argv[3]), sys.argv[4]
 from gerbang.truststore import TrustStore
 st = TrustStore(d + "/trust.bin", open(d + "/root.bin", "rb").read(), area)
-ok = st.load(None)
+import os, gerbang.trustcache
+try:
+    os.stat(st.pending)
+    ok = False  # a staged bundle: the install path
+except OSError:
+    ok = gerbang.trustcache.load(st, None)  # a good cache needs nothing else
+if not ok:
+    import gerbang.trustinstall
+    ok = gerbang.trustinstall.load(st, None)  # drops the load-time modules, itself too
+from gerbang.truststore import drop
+drop(("trustcache",))
 gc.collect()
 print("load", int(ok), st.source, st.serial, st.pending_error, gc.mem_alloc(), gc.mem_free())
 if mode == "install":

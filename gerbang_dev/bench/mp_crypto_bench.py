@@ -27,7 +27,9 @@ def main():
     pub = bytes.fromhex(sys.argv[3])
     sig = bytes.fromhex(sys.argv[4])
     key = ed25519.PublicKey(pub)
-    ed25519._base_table()  # built on first use; a door unit builds it when the trust list loads
+    from gerbang.ed25519_tables import base_table
+
+    base_table()  # PublicKey() built it; a door unit builds it when the trust list loads
     gc.collect()
     if op == "verify":
         for _ in range(n):

@@ -96,6 +96,27 @@ def golden_stream(want=None):
             p = None
 
 
+# The trust list's install/verify path (gerbang.trustinstall) as the door uses it: imported for
+# one call and let go after, so its modules are freed when deployed as .mpy (a test module
+# holding the module would keep ~6 KB of load-time code in the door-sized heap).
+def trust_load(store, now):
+    from gerbang import trustinstall
+
+    return trustinstall.load(store, now)
+
+
+def trust_install(store, bundle, now):
+    from gerbang import trustinstall
+
+    return trustinstall.install(store, bundle, now)
+
+
+def trust_opened(store, bundle, now):
+    from gerbang import trustinstall
+
+    return trustinstall.opened(store, bundle, now)
+
+
 def golden_install(path, child=False):
     """Write the golden trust bundle to path and install it (the store builds path.cache);
     -> (now, area, root_pub). child=True on MicroPython: in a fresh interpreter with the door's
@@ -122,7 +143,7 @@ def golden_install(path, child=False):
         for _k, val in golden_stream(("bundle",)):
             f.write(unhexlify(val))
     store = truststore.TrustStore(path, root, area)
-    check(store.load(now), store.error)
+    check(trust_load(store, now), store.error)
     store = None
     gc.collect()
     return now, area, root

@@ -9,7 +9,7 @@ from binascii import hexlify, unhexlify
 
 from fakes import RecordingPin as Pin
 from fakes import rmtree as _rmtree
-from fwtest import check, golden_install, golden_stream
+from fwtest import check, golden_install, golden_stream, trust_load
 
 # One directory per process: pytest-xdist imports this module in every worker, and the
 # MicroPython run of the same file may go on at the same time.
@@ -157,9 +157,9 @@ golden_install(_DIR + "/trust.bin", child=True)
 from gerbang import truststore  # noqa: E402
 
 _STORE = truststore.TrustStore(_DIR + "/trust.bin", _golden()[2], _golden()[1])
-check(_STORE.load(_golden()[0]), _STORE.error)
+check(trust_load(_STORE, _golden()[0]), _STORE.error)
 
-from gerbang import app, energy, record, scanlog  # noqa: E402 - after the trust list
+from gerbang import app, energy, record, scanlog, timekeeper  # noqa: E402 - after the list
 from gerbang import check as gcheck  # noqa: E402
 
 
@@ -173,7 +173,7 @@ def rig(synced=True, config=None):
     _rmtree(_DIR + "/log")
     os.mkdir(_DIR + "/log")
     b = Board(now)
-    tk = app.TimeKeeper(b.clock, b.state, _DIR + "/time.floor")
+    tk = timekeeper.TimeKeeper(b.clock, b.state, _DIR + "/time.floor")
     if synced:
         tk.trusted(now)
     store = _STORE
@@ -215,7 +215,7 @@ def test_valid_certificate_pulses_relay_and_logs_allow():
     first, n = a.log.read(0, buf)
     check(first == 1 and n == 1)
     seq, t, dec, reason, clk, flags, kid, tag = record.unpack(buf, 0)
-    check(seq == 1 and dec == 1 and reason == 0 and clk == app.CLOCK_SYNCED)
+    check(seq == 1 and dec == 1 and reason == 0 and clk == timekeeper.CLOCK_SYNCED)
     check(tag == unhexlify("2907ac77e12fc298") and kid == unhexlify("df2002da846f9c40"))
 
 
@@ -238,7 +238,7 @@ def test_every_golden_invalid_certificate_is_denied_with_its_reason():
 def test_floor_only_clock_allows_and_flags():
     a, b = rig(synced=False)
     d = scan(a, b, _qr("valid_clock_stale_flagged"))
-    check(d["allow"] and d["clock"] == app.CLOCK_FLOOR and d["flags"] == 1, repr(d))
+    check(d["allow"] and d["clock"] == timekeeper.CLOCK_FLOOR and d["flags"] == 1, repr(d))
 
 
 def test_garbage_and_exceptions_do_not_stop_the_loop():
@@ -271,23 +271,23 @@ def test_timekeeper_floor_persists_and_rtc_record_survives_reset():
         pass
     clk = Clock(946684800)  # an ESP32 after power loss: RTC at 2000-01-01
     st = State()
-    tk = app.TimeKeeper(clk, st, _DIR + "/time.floor")
+    tk = timekeeper.TimeKeeper(clk, st, _DIR + "/time.floor")
     t, q = tk.now()
-    check(q == app.CLOCK_UNKNOWN)
+    check(q == timekeeper.CLOCK_UNKNOWN)
     tk.raise_floor(now - 100)
     clk.ms += 10000
     t, q = tk.now()
-    check(q == app.CLOCK_FLOOR and t >= now - 100 + 10, repr((t, q)))
-    tk2 = app.TimeKeeper(Clock(946684800), State(), _DIR + "/time.floor")  # power loss
+    check(q == timekeeper.CLOCK_FLOOR and t >= now - 100 + 10, repr((t, q)))
+    tk2 = timekeeper.TimeKeeper(Clock(946684800), State(), _DIR + "/time.floor")  # power loss
     check(tk2.floor == now - 100)
     tk.trusted(now)
-    tk3 = app.TimeKeeper(clk, st, _DIR + "/time.floor")  # soft reset: RTC memory kept
+    tk3 = timekeeper.TimeKeeper(clk, st, _DIR + "/time.floor")  # soft reset: RTC memory kept
     t, q = tk3.now()
-    check(q == app.CLOCK_SYNCED and t >= now)
+    check(q == timekeeper.CLOCK_SYNCED and t >= now)
     clk.ms += (tk3.max_unsynced + 5) * 1000
-    check(tk3.now()[1] == app.CLOCK_FLOOR)
+    check(tk3.now()[1] == timekeeper.CLOCK_FLOOR)
     bad = State(struct.pack("<III", 0x31544247, now, 0))
-    check(app.TimeKeeper(clk, bad, _DIR + "/none").last_sync == 0)
+    check(timekeeper.TimeKeeper(clk, bad, _DIR + "/none").last_sync == 0)
 
 
 def test_sync_hook_runs_with_network_up_then_down():

@@ -4,7 +4,7 @@ reuse window, and check() never raising."""
 import os
 import sys
 
-from fwtest import GOLDEN, check, golden
+from fwtest import GOLDEN, check, golden, trust_install, trust_load
 from gerbang import reasons as R
 from gerbang.check import Checker, Decision
 from gerbang.truststore import TrustStore
@@ -42,7 +42,7 @@ def _store():
     except OSError:
         pass
     st = TrustStore(_PATH, bytes.fromhex(g["root_pub"]), g["area"])
-    check(st.install(bytes.fromhex(g["bundle"]), g["now"]))
+    check(trust_install(st, bytes.fromhex(g["bundle"]), g["now"]))
     return st
 
 
@@ -83,7 +83,7 @@ def test_no_trust():
     g = _golden()
     qr = _case("valid")["qr"]
     st = TrustStore(_PATH + ".none", bytes.fromhex(g["root_pub"]), g["area"])
-    st.load(g["now"])
+    trust_load(st, g["now"])
     d = Checker(st, g["area"]).check(qr, g["now"], 0)
     check(not d.allow and d.reason == R.NO_TRUST and d.kid is None)
     st = _store()

@@ -3,7 +3,7 @@
 import struct
 from binascii import crc32, unhexlify
 
-from fwtest import check, raises
+from fwtest import check, golden_stream, raises
 from gerbang import record
 
 KID = bytes(range(1, 9))
@@ -69,3 +69,34 @@ def test_zero_seq_with_valid_crc_is_rejected():
     body = bytes(28)
     r = body + struct.pack("<I", crc32(body) & 0xFFFFFFFF)
     raises(ValueError, record.unpack, r)
+
+
+def _golden_records():
+    # the golden sync request's records (tests/vectors/golden_fw.txt, made by `gerbang vectors`
+    # with the host's gerbang_protocol.record); tests/protocol holds the host to the same bytes
+    v = {}
+    for key, val in golden_stream(("now", "issuer_pub", "sync_request_records")):
+        v[key] = val
+    return int(v["now"]), unhexlify(v["issuer_pub"]), unhexlify(v["sync_request_records"])
+
+
+def test_golden_sync_records_are_the_hosts_bytes():
+    """The device's record layout and the host's give the same bytes: the golden records'
+    fields (as gerbang_dev/vectors.py states them: seq 1..3, time now - 300 + seq, seq 2 an
+    EXPIRED deny, kid of the issuer key, tag SHA-256 of the vectors' seed text) packed here."""
+    import hashlib
+
+    from gerbang import reasons
+    from gerbang.cose import kid_of
+
+    now, issuer, recs = _golden_records()
+    check(len(recs) == 3 * record.SIZE)
+    for seq in (1, 2, 3):
+        tag = hashlib.sha256(b"gerbang golden vectors: tag %d" % seq).digest()[:8]
+        deny = seq == 2
+        mine = record.pack(seq, now - 300 + seq, 0 if deny else 1,
+                           reasons.EXPIRED if deny else reasons.OK, 0, 0, kid_of(issuer), tag)
+        check(mine == recs[32 * (seq - 1):32 * seq], "record %d" % seq)
+        check(record.unpack(recs, 32 * (seq - 1)) == (seq, now - 300 + seq, 0 if deny else 1,
+                                                      11 if deny else 0, 0, 0, kid_of(issuer),
+                                                      tag))

@@ -1,15 +1,14 @@
 """The server's device config (docs/PROTOCOL.md §6 label 7, docs/FIRMWARE.md "Sync"): the sync
 boot keeps the known, in-range values and stores them on flash only when they changed
-(gerbang.sync.apply_config); main.py's start() merges them over config.json."""
+(gerbang.sync.apply_config); gerbang.startup.read_config merges them over config.json."""
 
 import json
 import os
 
-import main
-
 from fakes import exists as _exists
 from fakes import tmpdir
 from fwtest import check
+from gerbang.startup import read_config
 from gerbang.sync import OVERRIDE, apply_config
 
 
@@ -65,21 +64,16 @@ def test_written_only_when_changed_and_removed_when_cleared():
 
 
 def _start_in(d):
-    """main.start() run in directory d, with build() returning the merged config dict (only
-    start()'s reading and merging is under test; m() records the heap: MicroPython only)."""
+    """The config the start-up reads in directory d (gerbang.startup.read_config)."""
     cwd = os.getcwd()
-    build, m = main.build, main.m
-    main.build = lambda c: c
-    main.m = lambda: None
     os.chdir(d)
     try:
-        return main.start()
+        return read_config()
     finally:
         os.chdir(cwd)
-        main.build, main.m = build, m
 
 
-def test_main_merges_the_override_over_config_json():
+def test_startup_merges_the_override_over_config_json():
     d = tmpdir("synccfg")
     with open(d + "/config.json", "w") as f:
         json.dump({"device_id": "gb-01-0001", "relay_ms": 200, "sync_interval_s": 900,

@@ -8,7 +8,7 @@ import os
 import sys
 
 from fakes import exists as _exists
-from fwtest import GOLDEN, check, raises
+from fwtest import GOLDEN, check, raises, trust_install, trust_load
 from gerbang.check import Checker
 from gerbang.reasons import NO_TRUST
 from gerbang.truststore import Rollback, TrustStore
@@ -49,7 +49,7 @@ def _store(area=None):
 def _installed(which="bundle"):
     _clean()
     st = _store()
-    check(st.install(bytes.fromhex(_golden()[which]), _golden()["now"]))
+    check(trust_install(st, bytes.fromhex(_golden()[which]), _golden()["now"]))
     return st
 
 
@@ -92,7 +92,7 @@ def _flip(path, i):
 
 
 class _Poison:
-    """Stands in for gerbang.trustinst: any use of the verification code fails."""
+    """Stands in for gerbang.trustverify: any use of the verification code fails."""
 
     __file__ = "poison"
 
@@ -103,23 +103,23 @@ class _Poison:
 def _without_verification(fn):
     import gerbang
 
-    saved = sys.modules.get("gerbang.trustinst")
-    had = hasattr(gerbang, "trustinst")
-    old = getattr(gerbang, "trustinst", None)
+    saved = sys.modules.get("gerbang.trustverify")
+    had = hasattr(gerbang, "trustverify")
+    old = getattr(gerbang, "trustverify", None)
     poison = _Poison()
-    sys.modules["gerbang.trustinst"] = poison
-    gerbang.trustinst = poison
+    sys.modules["gerbang.trustverify"] = poison
+    gerbang.trustverify = poison
     try:
         return fn()
     finally:
         if saved is None:
-            del sys.modules["gerbang.trustinst"]
+            del sys.modules["gerbang.trustverify"]
         else:
-            sys.modules["gerbang.trustinst"] = saved
+            sys.modules["gerbang.trustverify"] = saved
         if had:
-            gerbang.trustinst = old
+            gerbang.trustverify = old
         else:
-            delattr(gerbang, "trustinst")
+            delattr(gerbang, "trustverify")
 
 
 _FIELDS = ("area", "serial", "issued", "expires", "min_doses", "categories", "clock_policy",
@@ -151,7 +151,7 @@ def test_install_writes_cache_and_a_fresh_store_boots_from_it():
     want = _summary(st.trust)
     st = None
     st = _store()
-    check(_without_verification(lambda: st.load(None)))
+    check(_without_verification(lambda: trust_load(st, None)))
     check(st.source == "cache" and st.error is None and st.serial == 5)
     check(_summary(st.trust) == want and len(want) == len(_FIELDS) + 3)
 
@@ -163,7 +163,7 @@ def test_cache_gives_the_same_decisions_as_the_bundle_path():
     g = _golden()
     _installed()
     st = _store()
-    check(_without_verification(lambda: st.load(None)) and st.source == "cache")
+    check(_without_verification(lambda: trust_load(st, None)) and st.source == "cache")
     c = Checker(st, g["area"])
     n = 0
     with open(GOLDEN + "/golden_fw.txt") as f:
@@ -180,16 +180,16 @@ def test_cache_gives_the_same_decisions_as_the_bundle_path():
             check(got == (p[2], p[3], p[5], p[6], p[7]), "%s: %r" % (p[1], got))
             n += 1
     check(n >= 20)
-    from gerbang import ed25519, ed25519_make
-    from gerbang.ed25519_field import new_table
+    from gerbang import ed25519_tables
+    from gerbang.ed25519_field import base_ready, new_table
 
     tab = new_table()
     for kid in st.trust.keys:
         for k in st.trust.keys[kid]:
-            ed25519_make.key_table(k.pub.pub, tab, None)
+            ed25519_tables.key_table(k.pub.pub, tab, None)
             check(tab == k.pub._tab)
-    ed25519_make.base_table_into(tab)
-    check(tab == ed25519._base_table())
+    ed25519_tables.base_table_into(tab)
+    check(tab == base_ready())
 
 
 def test_corrupted_or_truncated_cache_is_rebuilt_never_trusted():
@@ -213,8 +213,8 @@ def test_corrupted_or_truncated_cache_is_rebuilt_never_trusted():
                 f.write(b"\x00")
         st = _store()
         # without the verification code, a bad cache gives no trust at all
-        check(not _without_verification(lambda: st.load(None)) and st.trust is None, how)
-        check(st.load(None) and st.source == "bundle" and st.serial == 5, how)
+        check(not _without_verification(lambda: trust_load(st, None)) and st.trust is None, how)
+        check(trust_load(st, None) and st.source == "bundle" and st.serial == 5, how)
         check(_digest(cache) == good, how)  # rebuilt, byte for byte
         st = None
     os.remove(saved)
@@ -224,51 +224,51 @@ def test_cache_of_an_older_bundle_or_another_door_is_rebuilt():
     g = _golden()
     st = _installed("bundle_older")
     _copy(_PATH + ".cache", _PATH + ".saved")
-    check(st.install(bytes.fromhex(g["bundle"]), g["now"]) and st.serial == 5)
+    check(trust_install(st, bytes.fromhex(g["bundle"]), g["now"]) and st.serial == 5)
     st = None
     newer = _digest(_PATH + ".cache")
     _copy(_PATH + ".saved", _PATH + ".cache")  # the cache of serial 4 beside bundle serial 5
     os.remove(_PATH + ".saved")
     st = _store()
-    check(st.load(None) and st.source == "bundle" and st.serial == 5)
+    check(trust_load(st, None) and st.source == "bundle" and st.serial == 5)
     check(_digest(_PATH + ".cache") == newer)
     # a door of another area with this cache and bundle: rebuilt, then refused
     st = _store(area=2)
-    check(not st.load(None) and st.trust is None and "area" in st.error)
+    check(not trust_load(st, None) and st.trust is None and "area" in st.error)
     # another pinned root: the cache does not count, the bundle is refused
     st = TrustStore(_PATH, bytes(32), 1)
-    check(not st.load(None) and st.trust is None)
+    check(not trust_load(st, None) and st.trust is None)
 
 
 def test_missing_cache_is_rebuilt_and_missing_bundle_means_no_trust():
     _installed()
     os.remove(_PATH + ".cache")
     st = _store()
-    check(st.load(None) and st.source == "bundle" and _exists(_PATH + ".cache"))
+    check(trust_load(st, None) and st.source == "bundle" and _exists(_PATH + ".cache"))
     os.remove(_PATH)
     st = _store()
-    check(not st.load(None) and st.trust is None and "no trust list" in st.error)
+    check(not trust_load(st, None) and st.trust is None and "no trust list" in st.error)
 
 
 def test_key_certificate_validity_checked_from_the_cache():
     _installed()
     st = _store()
-    check(not st.load(2**40) and st.trust is None and "validity" in st.error)
-    check(st.load(_golden()["now"]) and st.source == "cache")
+    check(not trust_load(st, 2**40) and st.trust is None and "validity" in st.error)
+    check(trust_load(st, _golden()["now"]) and st.source == "cache")
 
 
 def test_rollback_refused_online_and_at_boot():
     g = _golden()
     st = _installed()
-    e = raises(Rollback, st.install, bytes.fromhex(g["bundle_older"]), g["now"])
+    e = raises(Rollback, trust_install, st, bytes.fromhex(g["bundle_older"]), g["now"])
     check(e.reason == NO_TRUST and st.serial == 5)
     st.stage(bytes.fromhex(g["bundle_older"]))
     check(_exists(_PATH + ".new"))
     st = _store()
-    check(st.load(None) and st.serial == 5 and "rollback" in st.pending_error)
+    check(trust_load(st, None) and st.serial == 5 and "rollback" in st.pending_error)
     check(not _exists(_PATH + ".new") and _read(_PATH) == bytes.fromhex(g["bundle"]))
     st.stage(bytes.fromhex(g["bundle"]))  # the same list again: kept, no error
-    check(st.load(None) and st.serial == 5 and st.pending_error is None)
+    check(trust_load(st, None) and st.serial == 5 and st.pending_error is None)
 
 
 def test_staged_bundle_installed_at_boot():
@@ -276,19 +276,19 @@ def test_staged_bundle_installed_at_boot():
     st = _installed("bundle_older")
     st.stage(bytes.fromhex(g["bundle"]))
     st = _store()
-    check(st.load(None) and st.serial == 5 and st.pending_error is None)
+    check(trust_load(st, None) and st.serial == 5 and st.pending_error is None)
     check(_read(_PATH) == bytes.fromhex(g["bundle"]) and not _exists(_PATH + ".new"))
     st = _store()
-    check(_without_verification(lambda: st.load(None)) and st.source == "cache")
+    check(_without_verification(lambda: trust_load(st, None)) and st.source == "cache")
     # a broken staged bundle is refused and removed; the held list stays
     st.stage(b"\x82\x40\x40")
-    check(st.load(None) and st.serial == 5 and st.pending_error)
+    check(trust_load(st, None) and st.serial == 5 and st.pending_error)
     check(not _exists(_PATH + ".new"))
     # first boot: nothing held yet, the staged list is installed
     _clean()
     st = _store()
     st.stage(bytes.fromhex(g["bundle"]))
-    check(st.load(None) and st.serial == 5 and st.source == "cache")
+    check(trust_load(st, None) and st.serial == 5 and st.source == "cache")
 
 
 def test_power_cut_between_bundle_and_cache():
@@ -298,15 +298,15 @@ def test_power_cut_between_bundle_and_cache():
     _write(_PATH, bytes.fromhex(g["bundle"]))
     _copy(_PATH + ".cache", _PATH + ".cache.tmp", 1000)
     st = _store()
-    check(st.load(None) and st.source == "bundle" and st.serial == 5)
+    check(trust_load(st, None) and st.source == "bundle" and st.serial == 5)
     st = _store()
-    check(_without_verification(lambda: st.load(None)) and st.serial == 5)
+    check(_without_verification(lambda: trust_load(st, None)) and st.serial == 5)
     # cut before the bundle's rename: old bundle and cache, a partial tmp: old list
     _installed("bundle_older")
     _write(_PATH + ".tmp", bytes.fromhex(g["bundle"])[:200])
     st = _store()
-    check(_without_verification(lambda: st.load(None)) and st.serial == 4)
+    check(_without_verification(lambda: trust_load(st, None)) and st.serial == 4)
     # cut while the cache was first written: bundle present, no cache
     os.remove(_PATH + ".cache")
     st = _store()
-    check(st.load(None) and st.serial == 4 and st.source == "bundle")
+    check(trust_load(st, None) and st.serial == 4 and st.source == "bundle")

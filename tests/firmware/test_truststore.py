@@ -5,7 +5,7 @@ import os
 import sys
 
 from fakes import exists as _exists
-from fwtest import check, golden, raises
+from fwtest import check, golden, raises, trust_install, trust_load, trust_opened
 from gerbang import cbor, cose, ed25519
 from gerbang.reasons import NO_TRUST, Reject
 from gerbang.truststore import Rollback, TrustList, TrustStore
@@ -44,9 +44,9 @@ def _read():
 def test_golden_bundle_installs_and_reloads():
     g = _golden()
     st = _fresh()
-    check(not st.load(g["now"]) and st.trust is None and "no trust list" in st.error)
+    check(not trust_load(st, g["now"]) and st.trust is None and "no trust list" in st.error)
     bundle = bytes.fromhex(g["bundle"])
-    check(st.install(bundle, g["now"]) is True)
+    check(trust_install(st, bundle, g["now"]) is True)
     tl = st.trust
     check(tl.area == 1 and tl.serial == 5 and st.serial == 5 and tl.valid_at(g["now"]))
     check(tl.tag_key == bytes.fromhex(g["tag_key"]))
@@ -62,19 +62,19 @@ def test_golden_bundle_installs_and_reloads():
     except OSError:
         pass
     st2 = TrustStore(_PATH, bytes.fromhex(g["root_pub"]), 1)
-    check(st2.load(g["now"]) and st2.trust.serial == 5 and st2.error is None)
-    check(st2.load(None) and st2.trust.serial == 5)  # clock unknown at boot: still loads
+    check(trust_load(st2, g["now"]) and st2.trust.serial == 5 and st2.error is None)
+    check(trust_load(st2, None) and st2.trust.serial == 5)  # clock unknown at boot: still loads
 
 
 def test_rollback_refused_equal_serial_kept():
     g = _golden()
     st = _fresh()
-    check(st.install(bytes.fromhex(g["bundle_older"]), g["now"]) and st.serial == 4)
-    check(st.install(bytes.fromhex(g["bundle"]), g["now"]) and st.serial == 5)
-    e = raises(Rollback, st.install, bytes.fromhex(g["bundle_older"]), g["now"])
+    check(trust_install(st, bytes.fromhex(g["bundle_older"]), g["now"]) and st.serial == 4)
+    check(trust_install(st, bytes.fromhex(g["bundle"]), g["now"]) and st.serial == 5)
+    e = raises(Rollback, trust_install, st, bytes.fromhex(g["bundle_older"]), g["now"])
     check(e.reason == NO_TRUST and "rollback" in e.args[0])
     check(st.serial == 5 and _read() == bytes.fromhex(g["bundle"]))
-    check(st.install(bytes.fromhex(g["bundle"]), g["now"]) is False)  # same list: kept
+    check(trust_install(st, bytes.fromhex(g["bundle"]), g["now"]) is False)  # same list: kept
 
 
 def test_truncated_and_garbage_bundles_rejected():
@@ -88,7 +88,7 @@ def test_truncated_and_garbage_bundles_rejected():
         b[i] ^= 0x04
         bad.append(bytes(b))
     for b in bad:
-        e = raises(Reject, st.install, b, g["now"])
+        e = raises(Reject, trust_install, st, b, g["now"])
         check(e.reason == NO_TRUST)
     check(st.trust is None and not _exists(_PATH))
 
@@ -100,28 +100,28 @@ def test_broken_stored_file_means_no_trust():
         st = _fresh()
         with open(_PATH, "wb") as f:
             f.write(content)
-        check(st.load(g["now"]) is False and st.trust is None and st.error)
+        check(trust_load(st, g["now"]) is False and st.trust is None and st.error)
     st = _fresh()
-    check(st.install(bundle, g["now"]))
-    check(not st.load(2**40))  # key certificate long past its validity (bad clock): refused
+    check(trust_install(st, bundle, g["now"]))
+    check(not trust_load(st, 2**40))  # key certificate long past its validity (bad clock): refused
 
 
 def test_wrong_root_or_area_refused():
     g = _golden()
     st = _fresh(root="d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a")
-    raises(Reject, st.install, bytes.fromhex(g["bundle"]), g["now"])
+    raises(Reject, trust_install, st, bytes.fromhex(g["bundle"]), g["now"])
     st = _fresh(area=2)
-    e = raises(Reject, st.install, bytes.fromhex(g["bundle"]), g["now"])
+    e = raises(Reject, trust_install, st, bytes.fromhex(g["bundle"]), g["now"])
     check("area" in e.args[0])
 
 
 def test_expired_list_not_installed():
     g = _golden()
     st = _fresh()
-    st.install(bytes.fromhex(g["bundle"]), g["now"])
+    trust_install(st, bytes.fromhex(g["bundle"]), g["now"])
     exp = st.trust.expires
     st = _fresh()
-    e = raises(Reject, st.install, bytes.fromhex(g["bundle"]), exp)
+    e = raises(Reject, trust_install, st, bytes.fromhex(g["bundle"]), exp)
     check(e.reason == NO_TRUST)
 
 
@@ -146,7 +146,7 @@ def _bundle(role=1, revoked=b"", keys=None, area=1, serial=9):
 def test_self_made_chain_and_its_rules():
     root_pub, good = _bundle()
     st = TrustStore(_PATH, root_pub, 1)
-    tl_ok = st._open(good, 1000)
+    tl_ok = trust_opened(st, good, 1000)
     check(tl_ok.serial == 9 and tl_ok.min_doses == 0 and tl_ok.categories == 0b111110)
     check(tl_ok.clock_policy == 1 and tl_ok.max_unsynced == 7 * 86400 and tl_ok.reuse_window == 0)
     h1, h2 = b"\x01" * 8, b"\x02" * 8
@@ -156,7 +156,7 @@ def test_self_made_chain_and_its_rules():
                    {"keys": [[b"k" * 8, b"\xff" * 32, 0, 1, 1]]},  # not a curve point
                    {"keys": [[b"k" * 8, _ISSUER_PUB, -1, 1, 1]]}):
         _, b = _bundle(**kwargs)
-        e = raises(Reject, st._open, b, 1000)
+        e = raises(Reject, trust_opened, st, b, 1000)
         check(e.reason == NO_TRUST, repr(kwargs))
 
 

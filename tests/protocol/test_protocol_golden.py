@@ -112,3 +112,24 @@ def test_protocol_doc_examples_match_the_code() -> None:
     proc = subprocess.run([sys.executable, "-m", "gerbang_cli.cli", "vectors", "--check-doc"],
                           cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_golden_sync_records_are_the_firmwares_bytes() -> None:
+    """The host's record layout gives the golden records' bytes from their fields (as
+    gerbang_dev/vectors.py states them); tests/firmware/test_record.py holds the device's
+    firmware/gerbang/record.py to the same bytes."""
+    import hashlib
+
+    from gerbang_protocol import kid_of
+    from gerbang_protocol.record import ScanRecord
+
+    recs = bytes.fromhex(V["sync_request"]["records"])
+    kid = kid_of(bytes.fromhex(V["issuer_pub"]))
+    assert len(recs) == 96
+    for seq in (1, 2, 3):
+        deny = seq == 2
+        tag = hashlib.sha256(b"gerbang golden vectors: tag %d" % seq).digest()[:8]
+        rec = ScanRecord(seq, V["now"] - 300 + seq, 0 if deny else 1,
+                         int(Reason.EXPIRED) if deny else 0, 0, 0, kid, tag)
+        assert rec.pack() == recs[32 * (seq - 1):32 * seq]
+        assert ScanRecord.unpack(recs[32 * (seq - 1):32 * seq]) == rec

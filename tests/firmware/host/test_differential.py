@@ -44,11 +44,12 @@ N_CERTS = 700  # each gives one certificate and several mutations: ~3000 cases
 RUNNER = r"""
 import sys
 sys.path.insert(0, "firmware")
+from gerbang import trustinstall
 from gerbang.truststore import TrustStore
 from gerbang.check import Checker
 root = open(sys.argv[2], "rb").read()
 st = TrustStore(sys.argv[1], root, int(sys.argv[3]))
-if not st.load(None):
+if not trustinstall.load(st, None):
     print("LOAD", st.error)
     sys.exit(1)
 c = Checker(st, int(sys.argv[3]))

@@ -34,8 +34,8 @@ from gerbang_dev.bench.check import (
 )
 from gerbang_dev.interpreters import ALL, Interpreter
 
-LOAD_TIME = ("gerbang.trustload", "gerbang.trustinst", "gerbang.trustcache",
-             "gerbang.ed25519_make", "gerbang.ed25519_one", "gerbang.cbor_enc")
+LOAD_TIME = ("gerbang.trustverify", "gerbang.trustinstall", "gerbang.trustcache",
+             "gerbang.ed25519_tables", "gerbang.ed25519_oneoff", "gerbang.cbor_enc")
 
 
 # KiB to spare at 64K on the 32-bit interpreter (measured by `make bench`, check part:

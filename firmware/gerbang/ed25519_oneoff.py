@@ -1,10 +1,10 @@
-"""Load-time Ed25519, part two: the table-less one-off verify (trust-list chain, sync
-response) and signing (the device's sync requests). Imported by gerbang.ed25519 on first use,
-dropped with gerbang.ed25519_make after a trust list is opened. See docs/CRYPTO.md."""
+"""Load-time Ed25519, one-off: the table-less verify (trust-list chain, sync response) and
+signing (the device's sync requests). Imported by gerbang.ed25519's verify/sign/public_key on
+first use, dropped with gerbang.ed25519_tables after a trust list is opened or a sync answer
+verified. See docs/CRYPTO.md."""
 
-from gerbang.ed25519 import L, _base_table, _encode_int, _scalar_idx
-from gerbang.ed25519_field import D2, M, P, mul, mul2
-from gerbang.ed25519_make import _add, _dbl, _decode, _put
+from gerbang.ed25519_field import D2, L, M, P, encode_int, mul, mul2, scalar_idx
+from gerbang.ed25519_tables import _add, _dbl, _decode, _put, base_table
 from gerbang.sha512 import SHA512, sha512
 
 
@@ -99,16 +99,16 @@ def verify(pub, msg, sig):
         h.update(msg)
         k = int.from_bytes(h.digest(), "little") % L
         x, y = pt
-        X, Y, Z = mul_vartime(k, (P - x if x else 0, y), _scalar_idx(s), _base_table())
-        return _encode_int(X, Y, Z) == int.from_bytes(sig[:32], "little")
+        X, Y, Z = mul_vartime(k, (P - x if x else 0, y), scalar_idx(s), base_table())
+        return encode_int(X, Y, Z) == int.from_bytes(sig[:32], "little")
     except (TypeError, ValueError):
         return False
 
 
 def _base_mul(s):
     """[s]B as an encoded int (y | sign << 255); s < 2^256."""
-    X, Y, Z = mul2(_scalar_idx(s), _base_table(), None, None)
-    return _encode_int(X, Y, Z)
+    X, Y, Z = mul2(scalar_idx(s), base_table(), None, None)
+    return encode_int(X, Y, Z)
 
 
 def _expand(seed):

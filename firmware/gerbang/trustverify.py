@@ -1,8 +1,9 @@
-"""Opening a trust bundle (docs/PROTOCOL.md §3-4): pinned root -> key certificate -> trust list.
+"""Verifying a trust bundle (docs/PROTOCOL.md §3-4): pinned root -> key certificate -> trust
+list; and a key certificate alone (the sync response's signer).
 
-Load-time code only: gerbang.truststore imports this module (through gerbang.trustinst) when a
-bundle is installed or its cache rebuilt, and drops it again afterwards (~8 KB of heap the scan
-path never needs; a boot from the cache never imports it).
+Load-time code only: gerbang.trustinstall imports this module when a bundle is installed or
+its cache rebuilt, gerbang.syncproto for a sync answer; both drop it again afterwards (~8 KB
+of heap the scan path never needs; a boot from the cache never imports it).
 The chain signatures are one-off verifies (no comb table); only the issuer keys get one."""
 
 import gc
@@ -117,7 +118,7 @@ def open_bundle(bundle, root_pub, now=None, build=True):
     signer, nb, na = _keycert(_bstr(parts[0], "keycert"), root_pub, now)
     payload = _verified(_bstr(parts[1], "trust list"), signer, "trust list")
     parts = None
-    drop(("ed25519_one",))  # the chain is verified: make room before the tables
+    drop(("ed25519_oneoff",))  # the chain is verified: make room before the tables
     try:
         m = _map(cbor.loads(payload, NO_TRUST, True), "trust list")
     except Reject as e:
@@ -154,14 +155,14 @@ def open_bundle(bundle, root_pub, now=None, build=True):
     tl.expires = _uint(_get(m, 4, "expires"), "expires")
     tl.tag_key = bytes(_bstr(_get(m, 8, "tag_key"), "tag_key", 16))
     tl.revoked = bytes(rv)  # a copy: the bundle bytes can go once the list is open
-    from gerbang import ed25519_make
+    from gerbang import ed25519_tables
 
     pending = []
     for k in raw_keys:  # decode every key now: after this only memory can fail
         kid = bytes(k[0])
         pub = bytes(k[1])
         try:
-            pt = ed25519_make.point(pub)
+            pt = ed25519_tables.point(pub)
         except ValueError:
             _fail("issuer key %s is not a valid Ed25519 point" % kid.hex())
         pending.append((kid, pub, pt, k[2], k[3], k[4]))

@@ -1,10 +1,11 @@
-"""Load-time Ed25519: strict point decoding and comb tables (PublicKey, the base point).
-gerbang.ed25519 imports this module when it needs it; gerbang.truststore drops it again after
-a trust list is opened (when deployed as .mpy), so none of it stays in the heap during scans.
+"""Load-time Ed25519 table building: strict point decoding and comb tables (an issuer key's,
+the base point's). Imported when a table must be built (a trust list installed or its cache
+rebuilt, the one-off verify's base table, ed25519.PublicKey without a table) and dropped again
+after it (when deployed as .mpy), so none of it stays in the heap during scans.
 Kept small on purpose: compiling a module from source needs heap in proportion to its size.
 See docs/CRYPTO.md."""
 
-from gerbang.ed25519_field import D2, M, P, inv, mul, new_table
+from gerbang.ed25519_field import D2, M, P, base_buffer, base_ready, inv, mul, new_table
 
 _D = 37095705934669439343138083508754565189542113879843219016388785533085940283555
 _SQRT_M1 = 19681161376707505956807079304988542015446066515923890162744021073123829784752
@@ -138,6 +139,16 @@ def madd_table(pt, out=None):
 
 def base_table_into(out):
     madd_table(to_extended(_BX, _BY), out)
+
+
+def base_table():
+    """The base point's table (gerbang.ed25519_field's buffer), built first if it is not."""
+    t = base_ready()
+    if t is None:
+        t = base_buffer(False)
+        base_table_into(t)
+        base_buffer(True)
+    return t
 
 
 def point(pub):
