@@ -105,3 +105,15 @@ def test_every_golden_certificate_at_64k(mpy: str, base: str, interp: Interprete
     assert ok, (lines, err[-2000:])
     assert not set(LOAD_TIME) & set(_modules(lines))
     assert [x for x in lines if x.startswith("d ")] == want
+
+
+# The longest revocation list held at 112K (docs/FIRMWARE_CORE.md "Largest trust list"): the
+# firmware's cap (4,096) on the 32-bit interpreter, 3,000 on the 64-bit port
+LONGEST = {"unix64": 3000, "unix32": 4096}
+
+
+def test_longest_revocation_list_installs_and_checks_at_112k(mpy: str, base: str,
+                                                             interp: Interpreter) -> None:
+    from gerbang_dev.bench.revoked import fits
+
+    assert fits(LONGEST[interp.name], interp, mpy, base)
