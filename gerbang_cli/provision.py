@@ -2,7 +2,7 @@
 
     gerbang unit provision --port /dev/ttyUSB0 ID          (the files `gerbang unit add` made)
     gerbang provision --port /dev/ttyUSB0 --config unit.json --bundle trust.bin \\
-        [--device-key keys/devices/ID.key] [--arch xtensawin|x64] [--dry-run] [--no-reset]
+        [--device-key keys/devices/ID.key] [--arch xtensawin|x64|x86] [--dry-run] [--no-reset]
 
 1. compiles firmware/gerbang/*.py and firmware/board/*.py with `mpy-cross -march=ARCH`
    (main.py and boot.py stay source);
@@ -46,7 +46,7 @@ CODE_DIRS = ("gerbang", "board")  # compiled; stale .py/.mpy files in them are r
 SOURCE_FILES = ("boot.py", "main.py")  # compiled on the unit, from source
 DEVICE_KEY = "device.key"  # on the unit's flash; read by the sync client
 TMP = ".prov"
-ARCHES = ("xtensawin", "x64")
+ARCHES = ("xtensawin", "x64", "x86")
 HEX64 = re.compile(r"[0-9a-f]{64}")
 DEVICE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")  # as gerbang_server/admin.py registers
 MAX_AREA = 18

@@ -31,6 +31,7 @@ import urllib.request
 from collections import Counter
 from typing import Any
 
+from gerbang_dev.interpreters import UNIX64, Interpreter
 from gerbang_dev.virtual_board import EventLog
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -165,8 +166,10 @@ class Unit:
 class Lab:
     """Server + keys + units in one directory; stop() ends every process it started."""
 
-    def __init__(self, base: str, heap: str = "112K", sync_interval_s: int = 3600) -> None:
+    def __init__(self, base: str, heap: str = "112K", sync_interval_s: int = 3600,
+                 interp: Interpreter = UNIX64) -> None:
         self.base = base
+        self.interp = interp  # the units' MicroPython (gerbang_dev/interpreters.py)
         self.heap = heap
         self.sync_interval_s = sync_interval_s
         self.keys = os.path.join(base, "keys")
@@ -294,7 +297,8 @@ class Lab:
     def add_unit(self, device_id: str, area: int, server: str | None = None,
                  **cfg_extra: Any) -> Unit:
         """Device key (`gerbang keys device`), registered through the admin API, a blank
-        virtual board provisioned with `gerbang provision --arch x64`; waits for the scan path.
+        virtual board provisioned with `gerbang provision --arch <the interpreter's: x64, x86>`;
+        waits for the scan path.
         `server`: the URL the unit syncs with (default the lab's; e.g. a fault proxy's)."""
         from gerbang_dev.scanner_emulator import ScannerEmulator
         from gerbang_dev.virtual_board import VirtualBoard, create
@@ -311,22 +315,22 @@ class Lab:
                    sync_interval_s=self.sync_interval_s, **cfg_extra)
         home = os.path.join(self.base, device_id)
         d = os.path.join(home, "board")
-        create(d, cfg, None)
+        create(d, cfg, None, interp=self.interp)
         open(os.path.join(d, "flash.img"), "wb").close()  # erased flash: the ROM formats it
         for name, data in (("unit.json", json.dumps(cfg).encode()),
                            ("trust.bin", self.bundle(area))):
             with open(os.path.join(home, name), "wb") as f:
                 f.write(data)
         vb = VirtualBoard(d, heap=self.heap, time_unix=int(time.time() + self.server_offset()),
-                          synced=True,
-                          log=os.path.join(home, "console.log"))
+                          synced=True, log=os.path.join(home, "console.log"),
+                          interp=self.interp)
         vb.start()
         em = ScannerEmulator(vb.paths["scanner"], line=os.path.join(d, "uart_baud"))
         unit = Unit(self, device_id, area, vb, em)
         self.units.append(unit)
         self.gerbang("provision", "--port", vb.paths["repl"], "--config",
                      os.path.join(home, "unit.json"), "--bundle", os.path.join(home, "trust.bin"),
-                     "--device-key", kp + ".key", "--arch", "x64")
+                     "--device-key", kp + ".key", "--arch", self.interp.march)
         unit.wait("start", 60)
         return unit
 

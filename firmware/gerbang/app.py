@@ -111,7 +111,7 @@ class App:
                 self.feedback.start(R.INTERNAL, clk.ticks_ms(), clk.ticks_diff)
             b.events.emit("error", n=self.scans, err=repr(e))
         self.energy.enter(energy.IDLE, clk.ticks_ms())
-        gc.collect()  # between people, not in the scan path: keeps the heap unfragmented
+        self.checker.rest()  # between people: the one collection of a scan, the reserve back
         b.events.emit("heap", n=self.scans, mem_alloc=_mem_alloc(), mem_free=_mem_free())
 
     def run_sync(self):

@@ -112,9 +112,11 @@ class Checker:
         self._next = 0
         self._kid = None
         self._res = None
-        self._hold()
+        self.rest()
 
-    def _hold(self):
+    def rest(self):
+        """Between people (the app loop, after the relay and the log): one collection, then
+        take the check's reserve back. Not inside check(), so the relay waits for no GC."""
         gc.collect()
         res = []
         try:
@@ -129,7 +131,7 @@ class Checker:
         # big ints of the verify). A full heap can have that much free only in small holes
         # between resident objects, so a block is held for it from boot: let go here, its
         # room is taken by the first collection the allocator runs when nothing else fits;
-        # taken back after a collection at the end, at the same place (the lowest hole big
+        # rest() takes it back after a collection, at the same place (the lowest hole big
         # enough), so every check starts from the same heap.
         self._kid = None
         self._res = None
@@ -139,8 +141,6 @@ class Checker:
             return Decision(False, e.reason, self._kid)
         except Exception:  # noqa: BLE001 - a bug or MemoryError must deny, never crash the door
             return Decision(False, R.INTERNAL)
-        finally:
-            self._hold()
 
     def _check(self, text, now, clock_quality):
         if isinstance(text, str):

@@ -35,7 +35,6 @@ _BATCHES = const(3)  # requests per sync boot at most (a backlog drains over a f
 _HTTP_MS = const(5000)  # per request: connect, send, answer (below the ESP32's 8 s watchdog)
 _NET_MS = const(6000)  # WiFi association at most (the watchdog is fed before and after)
 _U32 = const(0xFFFFFFFF)
-_ONEOFF = ("ed25519_oneoff", "ed25519_tables", "trustverify")
 OVERRIDE = "config.over.json"  # the server's config; gerbang.startup merges it over config.json
 # Sync response config labels 1, 2, 3 (docs/PROTOCOL.md §6): config.json key, accepted range
 _KEYS = (("sync_interval_s", 60, 86400), ("relay_ms", 100, 30000), ("scan_debounce_ms", 0, 10000))
@@ -198,16 +197,19 @@ def _exchange(cfg, board, post, ev, counter, fails):
     url = cfg["server"] + "/api/v1/sync"
     with open("device.key") as f:
         seed = unhexlify(f.read().strip())
-    kid = cose.kid_of(ed25519.public_key(seed))
-    from gerbang.truststore import TrustStore, drop
-
-    drop(_ONEOFF)
     from gerbang import trustcache
+    from gerbang.truststore import TrustStore, drop
 
     serial = trustcache.serial(path, root_pub, cfg["area"])  # the held list's, a hint
     trustcache = None
     drop(("trustcache",))  # before the rest is imported: its room is theirs
-    from gerbang import scanlog, syncproto
+    kid = cose.kid_of(ed25519.public_key(seed))
+    # The one-off verify's code (trustverify; ed25519_oneoff and ed25519_tables came with the
+    # kid) stays imported from here, loaded in a clean heap, instead of dropped and imported
+    # again beside the answer: in the heap fragmented by then that import hit MemoryError at
+    # 106-110K on the 64-bit port (docs/FIRMWARE_CORE.md "Two interpreters"). open_response
+    # drops it after the verify; the sync boot resets at the end anyway.
+    from gerbang import scanlog, syncproto, trustverify  # noqa: F401
     from gerbang.timekeeper import CLOCK_UNKNOWN, TimeKeeper
 
     _m(ev)
@@ -232,7 +234,6 @@ def _exchange(cfg, board, post, ev, counter, fails):
         body = syncproto.build_request(
             seed, kid, did, counter, nonce, now, first, mv[:n * 32], serial, FIRMWARE,
             {1: gc.mem_free(), 2: _free_flash(), 3: log.dropped, 4: clk_s(board), 5: q})
-        drop(_ONEOFF)
         _m(ev)
         board.wdt.feed()
         status, data = post(url, body, cfg.get("sync_http_ms", _HTTP_MS),
@@ -241,11 +242,8 @@ def _exchange(cfg, board, post, ev, counter, fails):
         board.wdt.feed()
         if status != 200:
             raise OSError("server answered %d: %s" % (status, bytes(data[:80])))
-        try:
-            r = syncproto.open_response(data, root_pub, nonce, did, now if q != CLOCK_UNKNOWN else None)
-        except MemoryError:  # the verify's bigints fragment the heap: once more, from clean
-            gc.collect()
-            r = syncproto.open_response(data, root_pub, nonce, did, now if q != CLOCK_UNKNOWN else None)
+        r = syncproto.open_response(data, root_pub, nonce, did,
+                                    now if q != CLOCK_UNKNOWN else None)
         data = None
         board.wdt.feed()
         log.ack(r.acked_seq)

@@ -9,6 +9,7 @@ from gerbang.truststore import drop
 
 MAX_RESPONSE = const(65536)
 _U32 = const(0xFFFFFFFF)
+_BYTES = (bytes, memoryview)
 
 
 def build_request(seed, kid, device_id, counter, nonce, device_time, first_seq, records,
@@ -48,19 +49,21 @@ def open_response(data, root_pub, nonce, device_id=None, now=None):
     for gerbang.trustinstall.install, config None or {1: sync_interval, 2: relay_ms, 3: debounce_ms}."""
     if len(data) > MAX_RESPONSE:
         raise Reject(CBOR, "response too large")
-    msg = cose.decode(data)
+    # Views into data, never copies: an answer with a bundle of thousands of revocations is
+    # tens of KB, held once (docs/FIRMWARE_CORE.md "Two interpreters").
+    msg = cose.decode(memoryview(data), True)
     # The keycert sits in the (not yet trusted) payload: only it can tell who the signer is.
-    m = cbor.loads(msg.payload)
+    m = cbor.loads(msg.payload, CBOR, True)
     if type(m) is not dict:
         raise Reject(CBOR, "sync response must be a map")
     keycert = _field(m, 5, "keycert")
-    if type(keycert) is not bytes:
+    if not isinstance(keycert, _BYTES):
         raise Reject(CBOR, "keycert must be a byte string")
     from gerbang import ed25519, trustverify
 
     try:  # one-off verifies: their load-time code is dropped again after
         signer_pub, _ = trustverify.open_keycert(keycert, root_pub, now)
-        good = ed25519.verify(signer_pub, cose.sig_structure(msg.protected, msg.payload),
+        good = ed25519.verify(signer_pub, trustverify.sig_parts(msg.protected, msg.payload),
                               msg.signature)
     finally:
         trustverify = None
@@ -76,15 +79,15 @@ def open_response(data, root_pub, nonce, device_id=None, now=None):
     if device_id is not None and r.device_id != device_id:
         raise Reject(SIGNATURE, "response is for another device")
     echoed = _field(m, 4, "nonce")
-    if type(echoed) is not bytes or len(echoed) != 16:
+    if not isinstance(echoed, _BYTES) or len(echoed) != 16:
         raise Reject(CBOR, "nonce must be 16 bytes")
-    if echoed != bytes(nonce):
+    if bytes(echoed) != bytes(nonce):
         raise Reject(SIGNATURE, "nonce does not match the request (replayed response)")
     r.acked_seq = _uint(_field(m, 2, "acked_seq"), "acked_seq")
     r.server_time = _uint(_field(m, 3, "server_time"), "server_time")
     r.bundle = m.get(6)
-    if r.bundle is not None and type(r.bundle) is not bytes:
-        raise Reject(CBOR, "bundle must be a byte string")
+    if r.bundle is not None and not isinstance(r.bundle, _BYTES):
+        raise Reject(CBOR, "bundle must be a byte string")  # a view into data when there is one
     r.config = m.get(7)
     if r.config is not None:
         if type(r.config) is not dict:

@@ -129,6 +129,7 @@ def opened(store, bundle, now):
     try:
         tl, pending = _verify(store, bundle, now)
         _verifier().build_keys(tl, pending)
+        tl.revoked = bytes(tl.revoked)  # held: a copy, not a view into the bundle
         return tl
     finally:
         drop(_LOADTIME)

@@ -58,10 +58,26 @@ def _verified(data, pub, what):
         msg = cose.decode(data, True)
     except Reject as e:
         _fail(what + ": " + e.args[0])
-    if not ed25519.verify(pub, cose.sig_structure(msg.protected, msg.payload), msg.signature):
+    if not ed25519.verify(pub, sig_parts(msg.protected, msg.payload), msg.signature):
         _fail(what + ": signature does not verify")
     gc.collect()  # the verify's garbage goes now, so what is kept next is allocated low
     return msg.payload
+
+
+def sig_parts(protected, payload):
+    """cose.sig_structure as (head, payload) for ed25519.verify: the payload (a view into a
+    bundle or sync answer, tens of KB with thousands of revocations) is not copied."""
+    n = len(payload)
+    head = cose.sig_structure(protected, b"")[:-1]  # up to the payload's bstr head
+    if n < 24:
+        head.append(0x40 | n)
+    elif n < 0x100:
+        head += bytes((0x58, n))
+    elif n < 0x10000:
+        head += bytes((0x59, n >> 8, n & 0xFF))
+    else:
+        head += bytes((0x5A, n >> 24, (n >> 16) & 0xFF, (n >> 8) & 0xFF, n & 0xFF))
+    return (head, payload)
 
 
 def open_keycert(raw, root_pub, now=None):
@@ -154,7 +170,10 @@ def open_bundle(bundle, root_pub, now=None, build=True):
     tl.issued = _uint(_get(m, 3, "issued"), "issued")
     tl.expires = _uint(_get(m, 4, "expires"), "expires")
     tl.tag_key = bytes(_bstr(_get(m, 8, "tag_key"), "tag_key", 16))
-    tl.revoked = bytes(rv)  # a copy: the bundle bytes can go once the list is open
+    # a view into the bundle, not a copy: with thousands of revocations bundle + copy did not
+    # fit the ESP32's heap at install; the list in use is read back from the cache (or copied
+    # by trustinstall.opened)
+    tl.revoked = rv
     from gerbang import ed25519_tables
 
     pending = []

@@ -1,10 +1,11 @@
-"""Run the benchmarks: `python -m gerbang_dev.bench [part ...]` (parts: crypto check scanlog door server dashboard synccost)."""
+"""Run the benchmarks: `python -m gerbang_dev.bench [part ...]` (parts: crypto check sync revoked
+scanlog door server dashboard synccost)."""
 
 import importlib
 import sys
 
-PARTS = ["crypto", "check", "scanlog", "door", "server", "dashboard", "synccost"]
-
+PARTS = ["crypto", "check", "sync", "revoked", "scanlog", "door", "server", "dashboard",
+         "synccost"]
 
 def main(argv: list[str]) -> int:
     unknown = [p for p in argv if p not in PARTS]

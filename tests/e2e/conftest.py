@@ -1,5 +1,7 @@
 """Helpers for the door-unit end-to-end tests: a real virtual board (MicroPython unix port on
-ptys) driven by the real scanner emulator, with the golden certificates."""
+ptys) driven by the real scanner emulator, with the golden certificates. Tests that take the
+`interp` fixture run on each interpreter of gerbang_dev/interpreters.py (the 64-bit port and
+the 32-bit build with the ESP32's word size; skipped with the reason when it is absent)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from binascii import unhexlify
 
 import pytest
 
+from gerbang_dev.interpreters import ALL, UNIX64, Interpreter
 from gerbang_dev.scanner_emulator import ScannerEmulator
 from gerbang_dev.virtual_board import EventLog, VirtualBoard, create
 
@@ -25,7 +28,16 @@ def golden() -> dict:
         return json.load(f)
 
 
+@pytest.fixture(params=ALL, ids=[i.name for i in ALL])
+def interp(request: pytest.FixtureRequest) -> Interpreter:
+    why = request.param.missing()
+    if why:
+        pytest.skip(why)
+    return request.param
+
+
 def make_board(tmp_path, heap: str = RUN_HEAP, synced: bool = True, relay_ms: int = 200,
+               interp: Interpreter = UNIX64,
                **cfg_extra) -> tuple[VirtualBoard, ScannerEmulator, dict]:
     g = golden()
     with open(os.path.join(ROOT, "firmware", "config.example.json")) as f:
@@ -33,9 +45,9 @@ def make_board(tmp_path, heap: str = RUN_HEAP, synced: bool = True, relay_ms: in
     cfg.update(area=g["area"], root_pub=g["root_pub"], relay_ms=relay_ms, idle_ms=20,
                scan_debounce_ms=300, **cfg_extra)
     d = str(tmp_path / "board")
-    create(d, cfg, unhexlify(g["bundle"]))
+    create(d, cfg, unhexlify(g["bundle"]), interp=interp)
     vb = VirtualBoard(d, heap=heap, time_unix=g["now"], synced=synced,
-                      log=str(tmp_path / "console.log"))
+                      log=str(tmp_path / "console.log"), interp=interp)
     paths = vb.start()
     # the emulator models the line rate: bytes garble while the unit and module disagree
     em = ScannerEmulator(paths["scanner"], line=os.path.join(d, "uart_baud"))
@@ -51,8 +63,8 @@ def console(vb: VirtualBoard) -> str:
 
 
 @pytest.fixture
-def board(tmp_path):
-    vb, em, g = make_board(tmp_path)
+def board(tmp_path, interp: Interpreter):
+    vb, em, g = make_board(tmp_path, interp=interp)
     started = vb.wait_event(lambda e: e["ev"] == "start", 30)
     assert started, console(vb)
     yield vb, em, g

@@ -1,6 +1,7 @@
 """End to end on the virtual board: scanner emulator -> UART pty -> firmware -> GPIO events and
 the scan log on the littlefs image. Golden certificates; garbage, split and duplicated frames;
-2,000 scans with the heap measured after each (gc.collect) by the board itself."""
+2,000 scans with the heap measured after each (gc.collect) by the board itself. Every test runs
+on both interpreters (conftest `interp`: 64-bit port, 32-bit ESP32-word-size build)."""
 
 from __future__ import annotations
 
@@ -125,9 +126,9 @@ def test_2000_scans_leave_the_heap_where_it_started(board):
     assert last - first <= 512, (first, last)
 
 
-def test_boots_and_decides_in_esp32_heap(tmp_path):
+def test_boots_and_decides_in_esp32_heap(tmp_path, interp):
     """The ESP32's 112 KiB heap: the unit must boot and allow a valid certificate."""
-    vb, em, g = make_board(tmp_path, heap=ESP32_HEAP)
+    vb, em, g = make_board(tmp_path, heap=ESP32_HEAP, interp=interp)
     try:
         ev = Events(vb)
         started = ev.wait(lambda e: e["ev"] == "start", 30)
@@ -139,17 +140,17 @@ def test_boots_and_decides_in_esp32_heap(tmp_path):
         vb.stop()
 
 
-def _rate_board(tmp_path, **em_kw):
+def _rate_board(tmp_path, interp, **em_kw):
     """A board whose emulator models the line rate (garbles while the board's UART rate
     differs from the module's)."""
-    vb, em, g = make_board(tmp_path, heap=ESP32_HEAP)
+    vb, em, g = make_board(tmp_path, heap=ESP32_HEAP, interp=interp)
     em.close()  # replaced before the firmware's first command (boot takes seconds)
     em = ScannerEmulator(vb.paths["scanner"], line=os.path.join(vb.dir, "uart_baud"), **em_kw)
     return vb, em, g
 
 
-def test_door_switches_the_scanner_to_115200_and_decides(tmp_path):
-    vb, em, g = _rate_board(tmp_path)
+def test_door_switches_the_scanner_to_115200_and_decides(tmp_path, interp):
+    vb, em, g = _rate_board(tmp_path, interp)
     try:
         ev = Events(vb)
         started = ev.wait(lambda e: e["ev"] == "start", 60)
@@ -167,8 +168,8 @@ def test_door_switches_the_scanner_to_115200_and_decides(tmp_path):
         vb.stop()
 
 
-def test_door_keeps_9600_when_the_module_does_not_switch(tmp_path):
-    vb, em, g = _rate_board(tmp_path, switches=False)
+def test_door_keeps_9600_when_the_module_does_not_switch(tmp_path, interp):
+    vb, em, g = _rate_board(tmp_path, interp, switches=False)
     try:
         ev = Events(vb)
         started = ev.wait(lambda e: e["ev"] == "start", 60)

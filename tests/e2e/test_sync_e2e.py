@@ -1,6 +1,7 @@
 """Door unit <-> server, end to end: a real server (gunicorn on 127.0.0.1, SQLite file,
 bootstrapped with `gerbang keys` and the server CLI) and a real virtual board at the ESP32's heap,
-provisioned with `gerbang provision --arch x64`, driven by the scanner emulator.
+provisioned with `gerbang provision --arch x64` (x86 for the 32-bit interpreter: every test runs
+on both, conftest `interp`), driven by the scanner emulator.
 
 The unit syncs on its own (sync_interval_s): the app's hook marks RTC memory and resets, the
 sync boot sends the records after the cursor, verifies the signed answer, acks, sets the time,
@@ -15,6 +16,7 @@ import struct
 
 import pytest
 
+from gerbang_dev.bench.sync import sync_once
 from gerbang_dev.demo import Lab
 
 from .conftest import RUN_HEAP, read_log_records
@@ -80,17 +82,17 @@ def _last_counter(lab: Lab, device: str) -> int:
 
 
 @pytest.fixture
-def lab(tmp_path):
-    with Lab(str(tmp_path), heap=RUN_HEAP, sync_interval_s=INTERVAL) as lab:
+def lab(tmp_path, interp):
+    with Lab(str(tmp_path), heap=RUN_HEAP, sync_interval_s=INTERVAL, interp=interp) as lab:
         lab.start_server()
         yield lab
 
 
 @pytest.fixture
-def lab_manual(tmp_path):
+def lab_manual(tmp_path, interp):
     """Syncs only when the test asks (Unit.sync_now: the hook's marker + a reset), as often as
     it asks (no rate limit for empty syncs)."""
-    with Lab(str(tmp_path), heap=RUN_HEAP, sync_interval_s=3600) as lab:
+    with Lab(str(tmp_path), heap=RUN_HEAP, sync_interval_s=3600, interp=interp) as lab:
         lab.env["GERBANG_SYNC_MIN_INTERVAL"] = "0"
         lab.start_server()
         yield lab
@@ -229,3 +231,26 @@ def test_server_config_reaches_the_unit_and_what_it_refuses_the_door_would_too(l
     assert _flash_file(image, "config.over.json") is None
     assert 190 <= _pulse_ms(unit, cert["qr"]) <= 400
     assert not [e for e in unit.ev.items if e["ev"] == "error"]
+
+
+# Free heap the sync boot leaves at its peak at the ESP32's 112K, per interpreter
+# (docs/FIRMWARE_CORE.md "Two interpreters"; `make bench` sync part measures it): it must
+# sync in 112K minus this, with a trust bundle in the answer.
+SYNC_MARGIN_KIB = {"unix64": 4, "unix32": 16}
+
+
+def test_sync_boot_keeps_its_heap_margin(lab_manual, interp):
+    lab = lab_manual
+    area = 2
+    certs = [lab.issue(area) for _ in range(2)]
+    unit = lab.add_unit("gb-02-0001", area)
+    serial = [e for e in unit.ev.items if e["ev"] == "trust"][-1]["serial"]
+    lab.revoke(certs[1]["cti"])  # the answer carries the new list's bundle
+    assert unit.scan(certs[0]["qr"])["allow"]
+    heap = 112 - SYNC_MARGIN_KIB[interp.name]
+    s = sync_once(unit, f"{heap}K")
+    assert s and s["ok"] and s["sent"] == 1 and s["bundle"] > 0, (heap, s, unit.console())
+    # installed by the boot after it (sync_once waited for its start)
+    trust = [e for e in unit.ev.items if e["ev"] == "trust"][-1]
+    assert trust["serial"] == serial + 1 and not trust["error"], trust
+    assert unit.scan(certs[1]["qr"])["reason"] == 13  # REVOKED: the list came through

@@ -244,9 +244,12 @@ def test_floor_only_clock_allows_and_flags():
 def test_garbage_and_exceptions_do_not_stop_the_loop():
     a, b = rig()
 
-    class Boom:
+    class Boom:  # a checker whose check() fails; rest() (between people) as the real one
         def check(self, *args):
             raise MemoryError("boom")
+
+        def rest(self):
+            gc.collect()
 
     real = a.checker
     a.checker = Boom()
@@ -261,6 +264,42 @@ def test_garbage_and_exceptions_do_not_stop_the_loop():
     check(d["allow"], repr(d))
     reasons = [e["reason"] for e in b.events.items if e["ev"] == "decision"]
     check(18 in reasons)  # the over-long frame is logged as TOO_LONG
+
+
+class _CountingGC:
+    """Stands in for the gc module in gerbang.app and gerbang.check: each collection is
+    recorded among the board's pin changes, so the test sees when it ran."""
+
+    def __init__(self, pins):
+        self.pins = pins
+
+    def collect(self):
+        self.pins.append(("gc", 1))
+        gc.collect()
+
+    def mem_alloc(self):
+        return gc.mem_alloc() if hasattr(gc, "mem_alloc") else 0
+
+    def mem_free(self):
+        return gc.mem_free() if hasattr(gc, "mem_free") else 0
+
+
+def test_one_collection_per_scan_after_the_relay_and_the_log():
+    a, b = rig()
+    saved = (app.gc, gcheck.gc)
+    app.gc = gcheck.gc = _CountingGC(b.pins)
+    try:
+        for name in ("valid", "expired", "valid"):
+            b.clock.ms += 5000  # past the debounce: each code decided
+            d = scan(a, b, _qr(name))
+            check(d is not None, name)
+            got = [p for p in b.pins if p[0] in ("gc", "relay")]
+            want = [("relay", 1), ("gc", 1), ("relay", 0)] if d["allow"] else [("gc", 1)]
+            check(got == want, name + ": " + repr(got))  # one, after the relay opened
+            seq = [e for e in b.events.items if e["ev"] in ("decision", "heap")][-2:]
+            check([e["ev"] for e in seq] == ["decision", "heap"])  # logged, then collected
+    finally:
+        app.gc, gcheck.gc = saved
 
 
 def test_timekeeper_floor_persists_and_rtc_record_survives_reset():

@@ -1,20 +1,21 @@
-"""The firmware test files, run again under the real MicroPython unix port (ESP32-sized heap).
+"""The firmware test files, run again under the real MicroPython unix port (ESP32-sized heap),
+on each interpreter of gerbang_dev/interpreters.py: the 64-bit port from PyPI and the 32-bit
+(i386) build at ../shared/micropython32 (ESP32 word size; skipped with the reason when absent).
 
-The firmware is imported as .mpy (compiled by mpy-cross for this machine's native arch), as it is
-deployed to the door: compiling .py source on the device needs 30-50 KB of heap per module, which
-no door ever pays. The test files themselves are still compiled from source."""
+The firmware is imported as .mpy (compiled by mpy-cross for the interpreter's arch: x64 / x86),
+as it is deployed to the door: compiling .py source on the device needs 30-50 KB of heap per
+module, which no door ever pays. The test files themselves are still compiled from source."""
 
 import glob
 import os
 import re
 import subprocess
-import sys
 
 import pytest
 
+from gerbang_dev.interpreters import ALL, Interpreter
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-MICROPYTHON = os.path.join(os.path.dirname(sys.executable), "micropython")
-MPY_CROSS = os.path.join(os.path.dirname(sys.executable), "mpy-cross")
 FILES = sorted(os.path.basename(p) for p in glob.glob(os.path.join(ROOT, "tests/firmware/test_*.py")))
 # The door's own code runs in the ESP32's 112K everywhere. One file needs more: test_app runs the
 # whole app and scan path *plus* an in-process fake board and the test code in one heap; the app
@@ -22,29 +23,40 @@ FILES = sorted(os.path.basename(p) for p in glob.glob(os.path.join(ROOT, "tests/
 HEAP = {"default": "112K", "test_app.py": "160K"}
 
 
+@pytest.fixture(scope="module", params=ALL, ids=[i.name for i in ALL])
+def interp(request: pytest.FixtureRequest) -> Interpreter:
+    why = request.param.missing()
+    if why:
+        pytest.skip(why)
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def firmware_mpy(tmp_path_factory: pytest.TempPathFactory) -> str:
-    out = tmp_path_factory.mktemp("firmware-mpy")
+def firmware_mpy(tmp_path_factory: pytest.TempPathFactory, interp: Interpreter) -> str:
+    out = tmp_path_factory.mktemp("firmware-mpy-" + interp.name)
     src = os.path.join(ROOT, "firmware")
     for path in glob.glob(os.path.join(src, "**", "*.py"), recursive=True):
         rel = os.path.relpath(path, src)
         dest = out / (rel[:-3] + ".mpy")
         dest.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run([MPY_CROSS, "-march=x64", "-o", str(dest), path], check=True,
-                       capture_output=True)
+        subprocess.run(interp.mpy_cross(path, str(dest)), check=True, capture_output=True)
     return str(out)
 
 
-@pytest.mark.parametrize("name", FILES)
-def test_firmware_file_under_micropython(name: str, firmware_mpy: str) -> None:
-    heap = HEAP.get(name, HEAP["default"])
+def run_file(interp: Interpreter, firmware_mpy: str, name: str, heap: str) -> tuple[int, str]:
+    """Run one firmware test file with mprun.py; (exit status, output)."""
     proc = subprocess.run(
-        [MICROPYTHON, "-X", "heapsize=" + heap, "tests/firmware/mprun.py", name],
+        [interp.micropython, "-X", "heapsize=" + heap, "tests/firmware/mprun.py", name],
         cwd=ROOT, capture_output=True, text=True, timeout=900,
         env={**os.environ, "GERBANG_ROOT": ROOT, "GERBANG_FIRMWARE": firmware_mpy},
     )
-    out = proc.stdout + proc.stderr
-    m = re.search(r"^(\d+) passed, (\d+) failed, (\d+) skipped$", proc.stdout, re.M)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_firmware_file_under_micropython(name: str, interp: Interpreter, firmware_mpy: str) -> None:
+    rc, out = run_file(interp, firmware_mpy, name, HEAP.get(name, HEAP["default"]))
+    m = re.search(r"^(\d+) passed, (\d+) failed, (\d+) skipped$", out, re.M)
     assert m, out[-4000:]
-    assert proc.returncode == 0 and m.group(2) == "0", out[-4000:]
+    assert rc == 0 and m.group(2) == "0", out[-4000:]
     assert int(m.group(1)) > 0, "no firmware test ran in " + name

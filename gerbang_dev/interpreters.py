@@ -1,0 +1,55 @@
+"""The MicroPython interpreters the firmware is tested and measured on, with the mpy-cross
+architecture each needs (viper and native code must match the interpreter's machine word).
+
+- `unix64`: the 64-bit unix port from PyPI in .venv (63-bit small ints, 8-byte pointers).
+- `unix32`: the static 32-bit (i386) build of the same MicroPython at
+  `<repository>/../shared/micropython32/micropython` (31-bit small ints and 4-byte pointers, as
+  on the ESP32); GERBANG_MICROPYTHON32 overrides the path. Absent on a plain clone: the lanes
+  that use it are skipped with `Interpreter.missing()` as the reason.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.dirname(sys.executable)
+MPY_CROSS = os.path.join(BIN, "mpy-cross")
+MICROPYTHON32_ENV = "GERBANG_MICROPYTHON32"
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    name: str  # "unix64" / "unix32": test ids and bench labels
+    micropython: str  # path of the executable
+    march: str  # mpy-cross -march for it
+    word_bits: int
+
+    def missing(self) -> str | None:
+        """Why this interpreter cannot run here (None: it can)."""
+        if os.access(self.micropython, os.X_OK):
+            return None
+        how = f" (set {MICROPYTHON32_ENV} to another path)" if self.name == "unix32" else ""
+        return f"{self.name} MicroPython not found at {self.micropython}{how}"
+
+    def mpy_cross(self, src: str, dst: str) -> list[str]:
+        """The mpy-cross command line that compiles src to dst for this interpreter."""
+        return [MPY_CROSS, "-march=" + self.march, "-o", dst, src]
+
+
+UNIX64 = Interpreter("unix64", os.path.join(BIN, "micropython"), "x64", 64)
+UNIX32 = Interpreter(
+    "unix32",
+    os.environ.get(MICROPYTHON32_ENV)
+    or os.path.normpath(os.path.join(ROOT, "..", "shared", "micropython32", "micropython")),
+    "x86", 32)
+ALL = (UNIX64, UNIX32)
+
+
+def by_name(name: str) -> Interpreter:
+    for i in ALL:
+        if i.name == name:
+            return i
+    raise ValueError(f"unknown interpreter {name!r}; known: {', '.join(i.name for i in ALL)}")
