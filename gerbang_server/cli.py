@@ -20,7 +20,7 @@ from . import auth, db, keys, trustlists
 from .config import now
 from .errors import ApiError
 from .issuing import issue, revoke_certificate
-from .jobs import run_jobs
+from .jobs import job_lease, run_jobs
 
 
 def _fail(message: str) -> None:
@@ -119,8 +119,10 @@ def register(app: Flask) -> None:
 
     @app.cli.command("run-jobs")
     def run_jobs_cmd() -> None:
-        """Due key rotations and trust-list re-signing for every area (run from cron)."""
-        report = run_jobs()
+        """Due key rotations and trust-list re-signing for every area (run from cron). Waits
+        for the job lease: two at once (cron on two servers) rotate and re-sign once."""
+        with job_lease(wait=True):
+            report = run_jobs()
         with db.begin() as conn:
             db.audit(conn, report["now"], "cli", "jobs.run", None, None,
                      {"rotations": len(report["rotations"]), "signed": len(report["signed"]),

@@ -113,15 +113,22 @@ def lapse_warnings(conn: Connection, t: int) -> list[dict[str, Any]]:
 
 
 @contextlib.contextmanager
-def job_lease() -> Iterator[bool]:
+def job_lease(wait: bool = False) -> Iterator[bool]:
     """Yields True when this process holds the job lease (run the pass), False when another
-    process does (skip this round). Released on exit."""
+    process does (skip this round). With ``wait`` (``flask run-jobs``: cron on two machines
+    at the same minute) it waits for the lease instead and always yields True: the second
+    pass then finds nothing due. Released on exit."""
     eng = db.engine()
     if eng.dialect.name == "postgresql":
         # one lease per schema: deployments (or test runs) in other schemas never block this one
         key = LEASE_KEY << 32 | zlib.crc32((current_app.config["GERBANG_DB_SCHEMA"] or "").encode())
         with eng.connect() as conn:
-            got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar())
+            if wait:
+                conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
+                got = True
+            else:
+                got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"),
+                                        {"k": key}).scalar())
             conn.commit()
             try:
                 yield got
@@ -136,7 +143,7 @@ def job_lease() -> Iterator[bool]:
         return
     with open(path + ".jobs", "a") as f:
         try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(f, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             yield False
             return

@@ -145,7 +145,7 @@ def _area_or_404(conn: Any, area_id: int) -> dict[str, Any]:
     return area
 
 
-@bp.get("/areas/<int:area_id>")
+@bp.get("/areas/<id:area_id>")
 @security.login_required
 def area(area_id: int) -> str:
     tnow = now()
@@ -180,7 +180,7 @@ def _key_timeline(all_keys: list[dict[str, Any]], tnow: int) -> Any:
     return svg.timeline(rows, start, end, t("key_timeline"), tnow)
 
 
-@bp.post("/areas/<int:area_id>/name")
+@bp.post("/areas/<id:area_id>/name")
 @security.admin_required
 def rename_area(area_id: int) -> Any:
     name = request.form.get("name", "").strip()
@@ -212,7 +212,7 @@ def _unit_or_404(conn: Any, device_id: str) -> dict[str, Any]:
     return d
 
 
-@bp.get("/units/<device_id>")
+@bp.get("/units/<device:device_id>")
 @security.login_required
 def unit(device_id: str) -> str:
     tnow = now()
@@ -229,7 +229,7 @@ def unit(device_id: str) -> str:
                            areas=areas, now=tnow, gaps=queries.as_obj(d["gaps"], []) or [])
 
 
-@bp.post("/units/<device_id>/edit")
+@bp.post("/units/<device:device_id>/edit")
 @security.admin_required
 def edit_unit(device_id: str) -> Any:
     tnow = now()
@@ -276,7 +276,7 @@ def keys_page() -> str:
                            now=tnow)
 
 
-@bp.route("/keys/rotate/<int:area_id>", methods=["GET", "POST"])
+@bp.route("/keys/rotate/<id:area_id>", methods=["GET", "POST"])
 @security.admin_required
 def rotate(area_id: int) -> Any:
     tnow = now()
@@ -296,7 +296,7 @@ def rotate(area_id: int) -> Any:
     return redirect(url_for("dashboard.keys_page"))
 
 
-@bp.route("/keys/<int:key_id>/revoke", methods=["GET", "POST"])
+@bp.route("/keys/<id:key_id>/revoke", methods=["GET", "POST"])
 @security.admin_required
 def revoke_key(key_id: int) -> Any:
     tnow = now()

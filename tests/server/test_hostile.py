@@ -333,7 +333,9 @@ def test_sweep_covers_the_named_cases(app):
     for needed in ("/api/v1/areas/<id:area_id>/trustlist", "/api/v1/admin/audit",
                    "/api/v1/admin/devices/<device:device_id>", "/api/v1/sync"):
         assert needed in rules, sorted(rules)
-    assert all(re.search(r"<int:", r) is None for r in rules), "ids use the id converter"
+    api = [r for r in rules if r.startswith("/api/")]
+    assert all(re.search(r"<int:|<[a-z_]+>", r) is None for r in api), \
+        "API ids use the <id:> and <device:> converters"
 
 
 def test_id_rule_regex_is_exactly_the_range():
@@ -346,3 +348,54 @@ def test_id_rule_regex_is_exactly_the_range():
     for v in (0, 999_999_999, 1_000_000_000, 2_147_483_639, INT32_MAX - 1, INT32_MAX,
               INT32_MAX + 1, 2_147_483_650, 9_999_999_999, 21_474_836_470):
         assert bool(rx.fullmatch(str(v))) == (v <= INT32_MAX), v
+
+
+@pytest.fixture
+def dash(database, clock):
+    """An app with the dashboard on (secret key) and a logged-in admin session."""
+    from gerbang_server import db
+    from gerbang_server.dashboard import accounts
+
+    from .conftest import make_test_app
+
+    app = make_test_app(database, clock, GERBANG_SECRET_KEY="k" * 32)
+    try:
+        with app.app_context(), db.begin() as conn:
+            accounts.create_user(conn, "boss", "correct horse battery", "admin", [], clock())
+        c = app.test_client()
+        page = c.get("/login").get_data(as_text=True)
+        token = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+        r = c.post("/login", data={"username": "boss", "password": "correct horse battery",
+                                   "csrf": token})
+        assert r.status_code == 302, r.data[:300]
+        page = c.get("/").get_data(as_text=True)
+        token = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+        yield app, c, token
+    finally:
+        app.extensions["gerbang_engine"].dispose()
+
+
+def test_sweep_dashboard_pages_logged_in(dash):
+    """The staff pages too: hostile ids in paths and hostile form fields never give 5xx."""
+    app, c, token = dash
+    before = snapshot(app)
+    rules = [r for r in app.url_map.iter_rules() if r.endpoint.startswith("dashboard.")
+             and r.rule not in ("/logout", "/login")]
+    assert any(r.arguments for r in rules)
+    form = {"csrf": token, "name": "a\x00b", "area": HUGE, "reason": "\x00", "cti": "\x00",
+            "action": "move", "confirm": "yes", "lang": "\x00", "next": "//evil\x00"}
+    tried = 0
+    for rule in rules:
+        paths = [_fill(rule.rule, lambda conv, i=i, s=s: i if conv in ("id", "int") else s)
+                 for i, s in zip(HOSTILE_INTS, HOSTILE_STRS, strict=True)] \
+            if rule.arguments else [rule.rule]
+        for path in paths:
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                r = c.open(path, method=method, data=form if method == "POST" else None)
+                body = r.get_data()
+                r.close()
+                tried += 1
+                assert r.status_code < 500, (method, path, body[:300])
+                assert r.headers.get("X-Content-Type-Options") == "nosniff"
+    assert tried > 30
+    assert snapshot(app) == before
