@@ -37,11 +37,33 @@ class SectionedGroup(click.Group):
     """A group whose --help lists commands under section titles, developer tools last."""
 
     dev_names: set[str] = set()
+    dev_eps: dict[str, object] = {}  # name -> entry point, loaded when first asked for
+
+    def _load_dev(self, name: str) -> None:
+        ep = self.dev_eps.pop(name, None)
+        if ep is None:
+            return
+        try:
+            cmd = ep.load()  # type: ignore[attr-defined]
+        except ImportError:
+            self.dev_names.discard(name)
+            return  # gerbang_dev not installed here: the shipped commands still work
+        if callable(cmd) and not isinstance(cmd, click.Command):
+            cmd = cmd()
+        self.add_command(cmd, name)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands:
+            self._load_dev(cmd_name)
+        return self.commands.get(cmd_name)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
+        for name in list(self.dev_eps):
+            self._load_dev(name)
         return list(self.commands)  # in the order they were added
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        self.list_commands(ctx)
         seen: set[str] = set()
         rows_by: list[tuple[str, list[str]]] = []
         for title, names in SECTIONS:
@@ -94,17 +116,10 @@ def build() -> click.Group:
     for name in COMMAND_MODULES:
         for cmd in importlib.import_module(name).commands():
             root.add_command(cmd)
-    dev: set[str] = set()
-    for ep in sorted(entry_points(group=DEV_COMMANDS), key=lambda e: e.name):
-        try:
-            cmd = ep.load()
-        except ImportError:
-            continue  # gerbang_dev not installed here: the shipped commands still work
-        if callable(cmd) and not isinstance(cmd, click.Command):
-            cmd = cmd()
-        root.add_command(cmd, ep.name)
-        dev.add(ep.name)
-    root.dev_names = dev  # type: ignore[attr-defined]
+    # developer tools: loaded only when one is run or the help lists them
+    eps = {ep.name: ep for ep in sorted(entry_points(group=DEV_COMMANDS), key=lambda e: e.name)}
+    root.dev_eps = eps  # type: ignore[attr-defined]
+    root.dev_names = set(eps)  # type: ignore[attr-defined]
     return root
 
 

@@ -490,11 +490,12 @@ def provision(args: argparse.Namespace, out=print, progress=None) -> int:  # typ
         bad: list[str] = []
         while True:
             if todo or pl.remove or pl.mkdirs:
-                unit.run("exec", PREPARE.format(remove=pl.remove, mkdirs=pl.mkdirs))
                 total = sum(os.path.getsize(files[p]) for p in todo)
                 done = 0
-                for i in range(0, len(todo), COPY_CHUNK):
+                for i in range(0, max(1, len(todo)), COPY_CHUNK):
                     cmd: list[str] = []
+                    if not i:  # the first call clears leftovers and makes the directories
+                        cmd = ["exec", PREPARE.format(remove=pl.remove, mkdirs=pl.mkdirs)]
                     for p in todo[i:i + COPY_CHUNK]:
                         cmd += ["+"] if cmd else []
                         cmd += ["fs", "cp", "-f", files[p], ":" + p + TMP,
@@ -504,7 +505,7 @@ def provision(args: argparse.Namespace, out=print, progress=None) -> int:  # typ
                         done += os.path.getsize(files[p])
                         if progress is None:
                             out(tr("copied {p} ({n} B)", p=p, n=os.path.getsize(files[p])))
-                    if progress is not None:
+                    if progress is not None and total:
                         progress(done, total)
                 for p in pl.remove:
                     out(tr("removed {p}", p=p))

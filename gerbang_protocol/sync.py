@@ -87,11 +87,11 @@ def open_sync_request(
         raise ProtocolError(R, "first_seq is 0 but records are present")
     req = SyncRequest(
         tstr(require(m, 1, "device_id", R), "device_id", R, 32),
-        uint(require(m, 2, "counter", R), "counter", R, U64),
+        uint(require(m, 2, "counter", R), "counter", R),
         bstr(require(m, 3, "nonce", R), "nonce", R, size=16),
         uint(require(m, 4, "device_time", R), "device_time", R),
         first_seq, records,
-        uint(require(m, 7, "trust_serial", R), "trust_serial", R, U64),
+        uint(require(m, 7, "trust_serial", R), "trust_serial", R),
         tstr(require(m, 8, "firmware", R), "firmware", R, 32),
         _int_map(m.get(9, {}), "health"),
     )

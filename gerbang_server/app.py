@@ -6,10 +6,13 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask, Response, jsonify, request
 
 from . import admin, cli, config, dashboard, db, errors, sync, trustlists
+from .inputs import CONVERTERS
 from .jobs import start_in_process
+
+ADMIN_PREFIX = "/api/v1/admin"
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -21,6 +24,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["gerbang_engine"] = db.make_engine(app.config["DATABASE_URL"],
                                                       app.config["GERBANG_DB_SCHEMA"])
     errors.register(app)
+    app.url_map.converters.update(CONVERTERS)  # before any route is added
+    app.after_request(_security_headers)
 
     app.register_blueprint(admin.blueprint())
     app.register_blueprint(trustlists.bp)
@@ -41,3 +46,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         "GERBANG_JOBS_IN_PROCESS" in os.environ
     start_in_process(app, app.config["GERBANG_JOBS_IN_PROCESS"] and (asked or not app.testing))
     return app
+
+
+def _security_headers(resp: Response) -> Response:
+    """Every answer: no content sniffing. Admin answers carry certificate texts and audit
+    entries: never stored by a cache."""
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    if request.path == ADMIN_PREFIX or request.path.startswith(ADMIN_PREFIX + "/"):
+        resp.headers["Cache-Control"] = "no-store"
+    return resp

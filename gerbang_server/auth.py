@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from typing import Any
 
@@ -21,6 +22,7 @@ from .config import now
 from .errors import ApiError
 
 PREFIX = "gbt_"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def hash_token(token: str) -> str:
@@ -72,11 +74,17 @@ def action_name(endpoint: str | None) -> str:
     return f"{parts[0]}.{parts[-1]}" if len(parts) > 2 else endpoint
 
 
+def audit_target(text: str) -> str:
+    """The request line as stored: control characters (a NUL in a decoded path would fail
+    the insert on PostgreSQL) percent-encoded again, at most 200 characters."""
+    return _CONTROL.sub(lambda m: f"%{ord(m.group()):02X}", text)[:200]
+
+
 def write_audit(status: int) -> None:
     actor = getattr(g, "actor", None)
     if actor is None:
         return
     with db.begin() as conn:
         db.audit(conn, now(), actor, action_name(request.endpoint),
-                 f"{request.method} {request.full_path.rstrip('?')}"[:200], status,
+                 audit_target(f"{request.method} {request.full_path.rstrip('?')}"), status,
                  getattr(g, "audit_details", None))

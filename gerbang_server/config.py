@@ -46,6 +46,8 @@ DEFAULTS: dict[str, Any] = {
     # Export
     "GERBANG_EXPORT_PAGE": 1000,
     "GERBANG_EXPORT_MAX_PAGE": 10000,
+    # Largest request body (Flask): admin JSON is small; the sync endpoint has its own 64 KiB
+    "MAX_CONTENT_LENGTH": 1024 * 1024,
     # The clock (callable -> unix seconds)
     "GERBANG_NOW": time.time,
 }

@@ -556,7 +556,7 @@ dashboard_users = Table(
     Column("username", String(64), nullable=False, unique=True),
     Column("password_hash", String(255), nullable=False),  # werkzeug scrypt
     Column("role", String(16), nullable=False),  # pic | viewer | admin
-    Column("areas", JSON),  # list of area ids (role pic only)
+    Column("areas", JSONDoc),  # list of area ids (role pic only)
     Column("created_at", BigInteger, nullable=False),
     Column("disabled_at", BigInteger),
 )
@@ -583,7 +583,7 @@ scan_hourly = Table(
     Index("ix_scan_hourly_hour", "hour"),
 )
 
-# Every accepted sync: what the unit reported (health map, like devices.health).
+# Every accepted sync: what the unit reported (the health map, like devices.health).
 device_syncs = Table(
     "device_syncs",
     metadata,
@@ -595,6 +595,6 @@ device_syncs = Table(
     Column("firmware", String(32)),
     Column("trust_serial", BigInteger),
     Column("acked_seq", BigInteger),
-    Column("health", JSON),
+    Column("health", JSONDoc),  # the health map as the unit sent it
     Index("ix_device_syncs_device_at", "device_id", "at"),
 )

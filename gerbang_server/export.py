@@ -17,11 +17,9 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from flask import request
-
 from . import db
 from .errors import bad_request
-from .inputs import get_str, query_int
+from .inputs import query_device, query_int, query_str
 
 COLUMNS = ["id", "device_id", "area_id", "seq", "time", "decision", "reason", "clock", "flags",
            "kid", "tag", "received_at"]
@@ -35,12 +33,10 @@ def record_json(r: dict[str, Any]) -> dict[str, Any]:
 
 
 def request_filters() -> dict[str, Any]:
-    decision = request.args.get("decision")
-    if decision not in (None, "", "allow", "deny", "0", "1"):
-        raise bad_request("decision must be allow, deny, 0 or 1", "bad_query")
-    device = request.args.get("device") or None
-    if device is not None:
-        get_str({"device": device}, "device", 32)
+    """Every filter checked before the first row is read (an error after the answer's first
+    bytes would cut it)."""
+    decision = query_str("decision", ("allow", "deny", "0", "1"))
+    device = query_device()
     since, until = query_int("since", 0), query_int("until", 0)
     if since is not None and until is not None and until < since:
         raise bad_request("until must not be before since", "bad_query")

@@ -12,6 +12,7 @@ Any error rolls the transaction back: nothing is half-stored.
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import Any
 
@@ -21,6 +22,7 @@ from gerbang_protocol import (
     RECORD_SIZE,
     ProtocolError,
     Reason,
+    SyncRequest,
     SyncResponse,
     load_private_key,
     make_sync_response,
@@ -29,6 +31,7 @@ from gerbang_protocol import (
 )
 from gerbang_protocol import cbor as pcbor
 from gerbang_protocol.cose import decode_sign1
+from gerbang_protocol.fields import U32
 from gerbang_protocol.sync import MAX_RECORDS, MAX_REQUEST
 
 from . import db, keys, sync_db
@@ -125,6 +128,7 @@ def _open(conn: Any, data: bytes) -> tuple[dict[str, Any], Any]:
         if not looked_up:  # failed before the kid was read: not our COSE_Sign1
             raise SyncError(400, "malformed", e.message) from None
         raise _payload_error(data, e) from None
+    check_ranges(req)
     owners = candidates.get(pub, [])
     device = next((d for d in owners if d["id"] == req.device_id), None)
     if device is None:
@@ -133,6 +137,24 @@ def _open(conn: Any, data: bytes) -> tuple[dict[str, Any], Any]:
     if device["state"] != "active":
         raise SyncError(403, "device_retired", f"device {device['id']!r} is retired")
     return device, req
+
+
+# docs/PROTOCOL.md §6: what a door can send (its counter file and the trust lists it can
+# hold are 32-bit); anything beyond is refused before it reaches a 64-bit column.
+COUNTER_MAX = U32
+TRUST_SERIAL_MAX = U32
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def check_ranges(req: SyncRequest) -> None:
+    """400 ``bad_payload`` for a counter or trust serial beyond the protocol's range or a
+    firmware text with control characters (PostgreSQL text cannot hold NUL)."""
+    if req.counter > COUNTER_MAX:
+        raise SyncError(400, "bad_payload", f"counter must be at most {COUNTER_MAX}")
+    if req.trust_serial > TRUST_SERIAL_MAX:
+        raise SyncError(400, "bad_payload", f"trust_serial must be at most {TRUST_SERIAL_MAX}")
+    if _CONTROL.search(req.firmware):
+        raise SyncError(400, "bad_payload", "firmware must not contain control characters")
 
 
 _signers: dict[tuple[int, bytes], Any] = {}

@@ -29,9 +29,8 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from gerbang_protocol.record import record_fields
-
 from gerbang_protocol import device_config
+from gerbang_protocol.record import record_fields
 
 from . import db
 from .dashboard import counts

@@ -155,7 +155,7 @@ def summary(row: dict[str, Any] | None) -> dict[str, Any] | None:
             "etag": row["etag"], "size": len(row["bundle"])}
 
 
-@bp.get("/<int:area_id>/trustlist")
+@bp.get("/<id:area_id>/trustlist")
 def get_trustlist(area_id: int) -> Response:
     try:
         row = refresh(area_id)

@@ -32,7 +32,7 @@ def list_areas() -> Response:
         return jsonify({"areas": [area_json(conn, a) for a in db.list_areas(conn)]})
 
 
-@bp.get("/areas/<int:area_id>")
+@bp.get("/areas/<id:area_id>")
 def get_area(area_id: int) -> Response:
     t = now()
     with db.begin() as conn:
@@ -43,7 +43,7 @@ def get_area(area_id: int) -> Response:
     return jsonify(out)
 
 
-@bp.patch("/areas/<int:area_id>")
+@bp.patch("/areas/<id:area_id>")
 def patch_area(area_id: int) -> Response:
     data = json_body()
     unknown = set(data) - {"name", "policy"}

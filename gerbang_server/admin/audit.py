@@ -5,14 +5,14 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify
 
 from .. import db
-from ..inputs import query_int
+from ..inputs import INT32_MAX, query_cursor, query_int
 
 bp = Blueprint("audit", __name__)
 
 
 @bp.get("/audit")
 def audit_log() -> Response:
-    after = query_int("after", 0) or 0
+    after = query_cursor("after", INT32_MAX)
     limit = query_int("limit", 1, 1000) or 100
     with db.begin() as conn:
         rows = db.list_audit(conn, after, limit)

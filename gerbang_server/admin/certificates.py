@@ -16,7 +16,7 @@ from ..lookup import require_area
 bp = Blueprint("certificates", __name__)
 
 
-@bp.post("/areas/<int:area_id>/certificates")
+@bp.post("/areas/<id:area_id>/certificates")
 def issue_certificate(area_id: int) -> tuple[Response, int]:
     data = json_body()
     unknown = set(data) - {"category", "doses", "areas", "valid_for", "nbf", "iss"}

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify
 
 from gerbang_protocol import device_config, kid_of
+from gerbang_protocol.device_id import DEVICE_ID
 
 from .. import auth, db
 from ..config import now
 from ..errors import bad_request, conflict
-from ..inputs import decode_key, get_int, get_str, json_body, query_int
+from ..inputs import decode_key, get_int, get_str, json_body, query_int, query_str
 from ..lookup import require_area, require_device
 
 bp = Blueprint("devices", __name__)
 
-DEVICE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
 
 
 def device_json(d: dict[str, Any]) -> dict[str, Any]:
@@ -33,9 +32,7 @@ def device_json(d: dict[str, Any]) -> dict[str, Any]:
 @bp.get("/devices")
 def list_devices() -> Response:
     area = query_int("area", 1, 10**6)
-    state = request.args.get("state")
-    if state not in (None, "active", "retired"):
-        raise bad_request("state must be active or retired", "bad_query")
+    state = query_str("state", ("active", "retired"))
     with db.begin() as conn:
         rows = db.list_devices(conn, area_id=area, state=state)
     return jsonify({"devices": [device_json(d) for d in rows]})
@@ -61,13 +58,13 @@ def register_device() -> tuple[Response, int]:
     return jsonify(out), 201
 
 
-@bp.get("/devices/<device_id>")
+@bp.get("/devices/<device:device_id>")
 def get_device(device_id: str) -> Response:
     with db.begin() as conn:
         return jsonify(device_json(require_device(conn, device_id)))
 
 
-@bp.patch("/devices/<device_id>")
+@bp.patch("/devices/<device:device_id>")
 def patch_device(device_id: str) -> Response:
     data = json_body()
     unknown = set(data) - {"area", "config", "firmware"}
@@ -101,7 +98,7 @@ def patch_device(device_id: str) -> Response:
         return jsonify(device_json(db.get_device(conn, device_id)))
 
 
-@bp.post("/devices/<device_id>/retire")
+@bp.post("/devices/<device:device_id>/retire")
 def retire_device(device_id: str) -> Response:
     with db.begin() as conn:
         d = require_device(conn, device_id)

@@ -14,7 +14,7 @@ from .resign import refresh_or_note
 bp = Blueprint("keys", __name__)
 
 
-@bp.get("/areas/<int:area_id>/keys")
+@bp.get("/areas/<id:area_id>/keys")
 def list_keys(area_id: int) -> Response:
     t = now()
     with db.begin() as conn:
@@ -22,7 +22,7 @@ def list_keys(area_id: int) -> Response:
         return jsonify({"keys": keys.all_keys_json(conn, area_id, t)})
 
 
-@bp.post("/areas/<int:area_id>/keys/rotate")
+@bp.post("/areas/<id:area_id>/keys/rotate")
 def rotate_key(area_id: int) -> tuple[Response, int]:
     t = now()
     keys.kek()  # refuse before touching anything
@@ -36,7 +36,7 @@ def rotate_key(area_id: int) -> tuple[Response, int]:
     return jsonify({"key": key, "trustlist": tl}), 201
 
 
-@bp.post("/keys/<int:key_id>/revoke")
+@bp.post("/keys/<id:key_id>/revoke")
 def revoke_key(key_id: int) -> Response:
     data = json_body() if request.content_length else {}
     reason = get_str(data, "reason", 200, default=None)
@@ -48,7 +48,7 @@ def revoke_key(key_id: int) -> Response:
     return jsonify({"key": keys.key_json(row, t), "trustlist": tl})
 
 
-@bp.post("/areas/<int:area_id>/trustlist/resign")
+@bp.post("/areas/<id:area_id>/trustlist/resign")
 def resign(area_id: int) -> Response:
     with db.begin() as conn:
         require_area(conn, area_id)

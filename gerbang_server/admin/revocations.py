@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify
 
 from .. import auth, db
 from ..config import now
-from ..inputs import get_str, json_body, query_int
+from ..inputs import get_str, json_body, query_int, query_str
 from ..issuing import revoke_certificate
 from .resign import refresh_or_note
 
@@ -27,7 +27,7 @@ def revocation_json(r: dict[str, Any]) -> dict[str, Any]:
 @bp.get("/revocations")
 def list_revocations() -> Response:
     area = query_int("area", 1, 10**6)
-    live = request.args.get("live") in ("1", "true")
+    live = query_str("live") in ("1", "true")
     with db.begin() as conn:
         rows = db.list_revocations(conn, area, live_at=now() if live else None)
     return jsonify({"revocations": [revocation_json(r) for r in rows]})

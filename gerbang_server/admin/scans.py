@@ -3,20 +3,17 @@ gerbang_server/export.py)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, request, stream_with_context
+from flask import Blueprint, Response, current_app, stream_with_context
 
 from .. import auth, export
-from ..errors import bad_request
-from ..inputs import query_int
+from ..inputs import query_int, query_str
 
 bp = Blueprint("scans", __name__)
 
 
 @bp.get("/scans")
 def export_scans() -> Response:
-    fmt = request.args.get("format", "json")
-    if fmt not in ("json", "csv"):
-        raise bad_request("format must be json or csv", "bad_query")
+    fmt = query_str("format", ("json", "csv")) or "json"
     filters = export.request_filters()
     after = query_int("after", 0) or 0
     max_page = current_app.config["GERBANG_EXPORT_MAX_PAGE"]

@@ -14,14 +14,32 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, text
+from sqlalchemy import Connection, func, insert, select
 
 from .. import db
 
-_UPSERT = ("INSERT INTO scan_hourly (area_id, hour, device_id, decision, reason, n) "
-           "VALUES (:a, :h, :d, :dec, :r, :n) "
-           "ON CONFLICT (area_id, hour, device_id, decision, reason) "
-           "DO UPDATE SET n = scan_hourly.n + excluded.n")
+_COLS = "area_id, hour, device_id, decision, reason, n"
+_CONFLICT = ("ON CONFLICT (area_id, hour, device_id, decision, reason) "
+             "DO UPDATE SET n = scan_hourly.n + excluded.n")
+_SYNC_COLS = "device_id, at, device_time, firmware, trust_serial, acked_seq, health"
+# driver-level statements (no SQL compilation per sync: this runs inside the write path)
+_SQL = {
+    "sqlite": {
+        "stored": "SELECT seq FROM scan_records WHERE device_id = ? AND seq >= ? AND seq <= ?",
+        "upsert": f"INSERT INTO scan_hourly ({_COLS}) VALUES (?,?,?,?,?,?) {_CONFLICT}",
+        "sync": f"INSERT INTO device_syncs ({_SYNC_COLS}) VALUES (?,?,?,?,?,?,?)",
+    },
+    "postgresql": {
+        "stored": "SELECT seq FROM scan_records WHERE device_id = %s AND seq >= %s "
+                  "AND seq <= %s",
+        "upsert": f"INSERT INTO scan_hourly ({_COLS}) VALUES (%s,%s,%s,%s,%s,%s) {_CONFLICT}",
+        "sync": f"INSERT INTO device_syncs ({_SYNC_COLS}) VALUES (%s,%s,%s,%s,%s,%s,%s)",
+    },
+}
+
+
+def _sql(conn: Connection, name: str) -> str:
+    return _SQL["postgresql" if conn.dialect.name == "postgresql" else "sqlite"][name]
 
 
 def count_new(conn: Connection, device_id: str, area_id: int,
@@ -29,27 +47,26 @@ def count_new(conn: Connection, device_id: str, area_id: int,
     """Add the rows (seq, time, decision, reason, ...) that are not stored yet to the counts."""
     if not rows:
         return
-    s = db.scan_records.c
     seqs = [r[0] for r in rows]
-    stored = set(conn.execute(select(s.seq).where(
-        s.device_id == device_id, s.seq >= min(seqs), s.seq <= max(seqs))).scalars())
+    stored = {s for (s,) in conn.exec_driver_sql(_sql(conn, "stored"),
+                                                 (device_id, min(seqs), max(seqs)))}
     counts: Counter[tuple[int, int, int]] = Counter(
         (r[1] - r[1] % 3600, r[2], r[3]) for r in rows if r[0] not in stored)
     if not counts:
         return
     # sorted: concurrent units of one area take the row locks in the same order (no deadlock)
-    conn.execute(text(_UPSERT), [{"a": area_id, "h": h, "d": device_id, "dec": dec, "r": r,
-                                  "n": n} for (h, dec, r), n in sorted(counts.items())])
+    conn.exec_driver_sql(_sql(conn, "upsert"), [(area_id, h, device_id, dec, r, n)
+                                                for (h, dec, r), n in sorted(counts.items())])
 
 
 def note_sync(conn: Connection, device_id: str, values: dict[str, Any]) -> None:
     """One history row from the values the sync writes to the device row."""
     health = values.get("health")
-    conn.execute(insert(db.device_syncs).values(
-        device_id=device_id, at=values["last_sync_at"], device_time=values.get("last_device_time"),
-        firmware=values.get("firmware"), trust_serial=values.get("trust_serial"),
-        acked_seq=values.get("acked_seq"),
-        health=health))
+    if health is not None and not isinstance(health, str):
+        health = db.dumps(health)
+    conn.exec_driver_sql(_sql(conn, "sync"), (
+        device_id, values["last_sync_at"], values.get("last_device_time"),
+        values.get("firmware"), values.get("trust_serial"), values.get("acked_seq"), health))
 
 
 def rebuild(conn: Connection) -> int:

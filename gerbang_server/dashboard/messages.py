@@ -131,6 +131,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "trust_held": ("Daftar kunci di unit", "Trust list on the unit"),
     "registered": ("Terdaftar", "Registered"),
     "health_over_time": ("Kesehatan dari waktu ke waktu", "Health over time"),
+    "trend_none": ("Perlu minimal dua sinkron untuk grafik.", "Two syncs at least are needed for a trend."),
     "sync_history": ("Riwayat sinkron", "Sync history"),
     "time": ("Waktu", "Time"),
     "no_syncs": ("Belum pernah sinkron.", "Never synced."),

@@ -2,14 +2,11 @@
 (views mode) refuse chunked strings with Reject, never another exception, before any signature
 is checked. Runs on CPython and MicroPython."""
 
-import sys
-
+from fakes import rmtree, tmpdir
 from fwtest import check, golden, raises
 from gerbang import cbor, cbor_enc, syncproto
 from gerbang.reasons import CBOR, NO_TRUST, Reject
 from gerbang.truststore import TrustStore
-
-_PATH = "/tmp/gerbang-test-hostile-" + sys.implementation.name + ".bin"
 
 
 def _chunked(b):
@@ -25,13 +22,15 @@ def test_chunked_trust_bundle_is_no_trust():
     now, area = g["now"], g["area"]
     g = None
     kc, lst = cbor.loads(bundle)
+    d = tmpdir("hostile")
     for bad in (b"\x82" + _chunked(kc) + cbor_enc.dumps(lst),
                 b"\x82" + cbor_enc.dumps(kc) + _chunked(lst),
                 b"\x9f" + cbor_enc.dumps(kc) + cbor_enc.dumps(lst) + b"\xff"):
-        st = TrustStore(_PATH, root, area)
+        st = TrustStore(d + "/trust.bin", root, area)
         e = raises(Reject, st.install, bad, now)
         check(e.reason == NO_TRUST and "indefinite" in e.args[0], e.args[0])
         check(st.trust is None)
+    rmtree(d)
 
 
 def test_chunked_sync_response_is_refused():

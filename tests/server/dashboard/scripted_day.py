@@ -141,10 +141,9 @@ def sync_day(base: str, day: Day) -> None:
         if unit == "door-3a":
             continue
         area = UNITS[unit]
-        health = {1: 81000 - len(recs), 2: 1_200_000, 3: 3 if unit == "door-1b" else 0,
-                  4: 86400, 5: 0}
         counter = 0
-        batches = [(i, recs[i:i + 500]) for i in range(0, len(recs), 500)]
+        size = 100 if unit == "door-1b" else 500  # door-1b: several syncs, a health trend
+        batches = [(i, recs[i:i + size]) for i in range(0, len(recs), size)]
         if unit == "door-1a":
             batches.insert(1, batches[0])  # the same batch again: must not count twice
         for first, batch in batches:
@@ -152,6 +151,8 @@ def sync_day(base: str, day: Day) -> None:
                                          bytes([area]) * 8, (first + j).to_bytes(8, "big")).pack()
                               for j, (t, dec, r) in enumerate(batch))
             counter += 1
+            health = {1: 81000 - first * 3 % 2000, 2: 1_200_000 - first * 40,
+                      3: 3 if unit == "door-1b" else 0, 4: 86400 + first, 5: 0}
             req = SyncRequest(unit, counter, os.urandom(16), int(time.time()), first + 1, packed,
                               day.serial[area], "0.9.1", health)
             status = _post(base, make_sync_request(priv, req))

@@ -135,3 +135,30 @@ def test_retried_records_are_counted_once(app):
         assert counts.rebuild(conn) == len(total)
         again = conn.execute(db.scan_hourly.select()).all()
     assert sorted(map(tuple, again)) == sorted(map(tuple, total))
+
+
+def test_sync_history_and_health_reach_the_unit_page(app, client, area_ready, register_device):
+    import os
+
+    from gerbang_protocol import ScanRecord, SyncRequest, make_sync_request
+
+    priv, _ = register_device("door-9")
+    t = app.config["GERBANG_NOW"]()
+    for counter, heap in ((1, 70123), (2, 69877)):
+        recs = b"".join(ScanRecord(s, t - 100 + s, 1, 0).pack()
+                        for s in range(counter * 10 - 9, counter * 10 + 1))
+        req = SyncRequest("door-9", counter, os.urandom(16), t, counter * 10 - 9, recs,
+                          area_ready["serial"], "1.2.3", {1: heap, 2: 500000, 3: 0, 5: 0})
+        r = client.post("/api/v1/sync", data=make_sync_request(priv, req),
+                        content_type="application/cose")
+        assert r.status_code == 200, r.data
+    with app.app_context(), db.begin() as conn:
+        rows = conn.execute(db.device_syncs.select().order_by(db.device_syncs.c.id)).all()
+        hourly = sum(r.n for r in conn.execute(db.scan_hourly.select()))
+    assert [(r.acked_seq, r.health["1"], r.firmware) for r in rows] == [
+        (10, 70123, "1.2.3"), (20, 69877, "1.2.3")]
+    assert hourly == 20
+    make_user(app, "v", "viewer")
+    log_in(client, "v")
+    page = client.get("/units/door-9").text
+    assert "70123" in page and "69877" in page and 'class="spark"' in page

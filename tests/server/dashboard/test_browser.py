@@ -323,11 +323,20 @@ def test_language_switch_and_screenshots(new_page, day_server):
     page.goto("/")
     assert page.locator("h1").inner_text() == "Every door at a glance"
     page.screenshot(path=os.path.join(out, "overview-en.png"), full_page=True)
+    page.goto("/keys")
+    page.screenshot(path=os.path.join(out, "keys-en.png"), full_page=True)
+    page.click("#lang-id")
+    page.wait_for_load_state()
+    page.goto(f"/logs?area=1&decision=deny&from={day_iso(y0)}&to={day_iso(y0)}")
+    page.screenshot(path=os.path.join(out, "logs-id.png"), full_page=False)
+    page.goto("/units/door-1b")
+    page.screenshot(path=os.path.join(out, "unit-id.png"), full_page=True)
     phone = new_page(390, 844)
     log_in(phone, "pic2")
     phone.goto("/areas/2")
     width = phone.evaluate("document.documentElement.scrollWidth")
     assert width <= 390  # the page fits a phone; wide tables scroll inside their box
     phone.screenshot(path=os.path.join(out, "area-phone-id.png"), full_page=True)
-    for name in ("overview-id", "overview-en", "area-id", "area-en", "area-phone-id"):
+    for name in ("overview-id", "overview-en", "area-id", "area-en", "area-phone-id", "keys-en",
+                 "logs-id", "unit-id"):
         assert os.path.getsize(os.path.join(out, name + ".png")) > 10_000
