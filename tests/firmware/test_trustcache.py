@@ -8,12 +8,13 @@ import os
 import sys
 
 from fakes import exists as _exists
+from fakes import tmpdir
 from fwtest import GOLDEN, check, raises, trust_install, trust_load
 from gerbang.check import Checker
 from gerbang.reasons import NO_TRUST
 from gerbang.truststore import Rollback, TrustStore
 
-_PATH = "/tmp/gerbang-test-trustcache-" + sys.implementation.name + ".bin"
+_PATH = tmpdir("trustcache") + "/trust.bin"  # unique per process: runs can overlap
 _G = None
 
 
