@@ -43,7 +43,7 @@ from gerbang_dev.interpreters import ALL, UNIX64, Interpreter, by_name
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RAW_BANNER = b"raw REPL; CTRL-B to exit"
-_RTC_MAGIC = 0x31544247  # gerbang.app: RTC memory record of the last trusted time
+_RTC_MAGIC = 0x31544247  # gerbang.timekeeper: RTC memory record of the last trusted time
 
 ROM = """\
 # The virtual board's boot ROM (written by gerbang_dev/virtual_board.py): mount the flash image at /,

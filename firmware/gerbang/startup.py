@@ -72,7 +72,7 @@ def build(config, Board, State):
     staged = _exists(store.pending)  # a staged bundle: installed now
     from gerbang import trustcache
 
-    if staged or not trustcache.load(store, None):  # a good cache needs nothing else
+    if not trustcache.load(store, None):  # a good cache needs nothing else
         from gerbang import trustinstall
 
         trustinstall.load(store, None)  # install, or rebuild the cache

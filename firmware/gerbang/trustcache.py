@@ -89,11 +89,17 @@ def _table(f, h, tab):
 
 def load(store, now):
     """Open the held list from the cache into store (store.source "cache") -> True; False
-    when it cannot be used (store.trust None, store.error says why; a missing, corrupted,
-    stale or foreign cache is for gerbang.trustinstall.load to rebuild). The boot's first
+    when a bundle is staged or the cache cannot be used (store.trust None, store.error says
+    why): then gerbang.trustinstall.load installs it or rebuilds the cache. The boot's first
     try: a boot from a good cache needs nothing else."""
     store.trust = None
     gc.collect()
+    try:
+        os.stat(store.pending)
+        store.error = "a bundle is staged"
+        return False
+    except OSError:
+        pass  # none: the cache
     try:
         store.trust = read(store, now)
     except Exception as e:  # noqa: BLE001 - _Stale, Reject (clock), OSError: never a crash

@@ -258,13 +258,9 @@ sys.path.insert(0, sys.argv[1])
 d, area, mode = sys.argv[2], int(sys.argv[3]), sys.argv[4]
 from gerbang.truststore import TrustStore
 st = TrustStore(d + "/trust.bin", open(d + "/root.bin", "rb").read(), area)
-import os, gerbang.trustcache
-try:
-    os.stat(st.pending)
-    ok = False  # a staged bundle: the install path
-except OSError:
-    ok = gerbang.trustcache.load(st, None)  # a good cache needs nothing else
-if not ok:
+import gerbang.trustcache  # as gerbang.startup: a good cache needs nothing else
+ok = gerbang.trustcache.load(st, None)
+if not ok:  # a staged bundle, or the cache is rebuilt: the install path
     import gerbang.trustinstall
     ok = gerbang.trustinstall.load(st, None)  # drops the load-time modules, itself too
 from gerbang.truststore import drop

@@ -2,14 +2,14 @@
 reuse window, and check() never raising."""
 
 import os
-import sys
 
+from fakes import tmpdir
 from fwtest import GOLDEN, check, golden, trust_install, trust_load
 from gerbang import reasons as R
 from gerbang.check import Checker, Decision
 from gerbang.truststore import TrustStore
 
-_PATH = "/tmp/gerbang-test-check-" + sys.implementation.name + ".bin"
+_PATH = tmpdir("check") + "/trust.bin"  # unique per process: runs can overlap
 _G = None
 
 

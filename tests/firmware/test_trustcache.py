@@ -14,8 +14,7 @@ from gerbang.check import Checker
 from gerbang.reasons import NO_TRUST
 from gerbang.truststore import Rollback, TrustStore
 
-# unique per process: xdist workers and the MicroPython run of this file may run at once
-_PATH = tmpdir("trustcache") + "/trust.bin"
+_PATH = tmpdir("trustcache") + "/trust.bin"  # unique per process: runs can overlap
 _G = None
 
 

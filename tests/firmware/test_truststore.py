@@ -2,15 +2,15 @@
 broken stored files, revocation search."""
 
 import os
-import sys
 
 from fakes import exists as _exists
+from fakes import tmpdir
 from fwtest import check, golden, raises, trust_install, trust_load, trust_opened
 from gerbang import cbor_enc, cose, ed25519
 from gerbang.reasons import NO_TRUST, Reject
 from gerbang.truststore import Rollback, TrustList, TrustStore
 
-_PATH = "/tmp/gerbang-test-truststore-" + sys.implementation.name + ".bin"
+_PATH = tmpdir("truststore") + "/trust.bin"  # unique per process: runs can overlap
 _G = None
 
 
