@@ -247,7 +247,8 @@ def _exchange(cfg, board, post, ev, counter, fails):
         data = None
         board.wdt.feed()
         log.ack(r.acked_seq)
-        tk.trusted(r.server_time)
+        if not tk.trusted(r.server_time):
+            ev["time_back"] = r.server_time  # refused: the clock stays where it was
         _m(ev)
         ev["sent"] += n
         ev["acked"] = r.acked_seq

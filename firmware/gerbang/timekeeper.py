@@ -18,6 +18,9 @@ _RTC = "<III"  # magic, last trusted unix time, check (magic ^ time)
 _RTC_SIZE = const(12)  # the marker byte follows it
 _FLOOR = "<II"  # floor, ~floor
 _U32 = const(0xFFFFFFFF)
+# A verified server time this far before what the unit already trusted is refused (a server
+# clock that jumped back, or an old answer): the door's time never goes back past the floor.
+_BACK_S = const(600)
 
 
 class TimeKeeper:
@@ -75,11 +78,16 @@ class TimeKeeper:
         return (t if t > f else f), CLOCK_FLOOR
 
     def trusted(self, unix):
-        """A verified server time: set the RTC, remember it in RTC memory, raise the floor."""
+        """A verified server time: set the RTC, remember it in RTC memory, raise the floor.
+        Refused (False, nothing changes) when it is more than _BACK_S before the last trusted
+        time or the floor."""
+        if unix + _BACK_S < (self.last_sync if self.last_sync > self.floor else self.floor):
+            return False
         self.clock.set_time(unix)
         self.last_sync = unix
         self.state.save(struct.pack(_RTC, _MAGIC, unix, _MAGIC ^ unix))
         self.raise_floor(unix)
+        return True
 
     def raise_floor(self, unix):
         """Persist a higher floor (atomically: tmp + rename). Returns True when raised."""
@@ -114,6 +122,8 @@ def marker(state, new=None):
     changes)."""
     r = state.load() or b""
     if new is not None and bytes(r[_RTC_SIZE:]) != new:
-        r = bytes(r[:_RTC_SIZE]) + new
+        # no record yet (power loss, a fresh unit): zeros stand in for it, so the marker
+        # still sits at byte 12 (zeros are no valid record: the clock stays unsynced)
+        r = (bytes(r[:_RTC_SIZE]) + bytes(_RTC_SIZE))[:_RTC_SIZE] + new
         state.save(r)
     return bytes(r[_RTC_SIZE:_RTC_SIZE + 1])
