@@ -164,7 +164,7 @@ def certify_signer(dir: str, root_path: str | None, days: int, force: bool) -> N
 
 def device_key(dir: str, device_id: str, force: bool, quiet: bool = False) -> tuple[str, bytes]:
     """A new device key pair under DIR/devices/; -> (key path, public key)."""
-    from .provision import DEVICE_ID
+    from gerbang_protocol.device_id import DEVICE_ID
 
     if not DEVICE_ID.fullmatch(device_id):
         raise refused("keys.bad_id", id=device_id)

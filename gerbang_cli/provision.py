@@ -37,6 +37,8 @@ from dataclasses import dataclass, field
 
 import click
 
+from gerbang_protocol.device_id import DEVICE_ID
+
 from .messages import ID_TEXT, tr
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -48,7 +50,6 @@ DEVICE_KEY = "device.key"  # on the unit's flash; read by the sync client
 TMP = ".prov"
 ARCHES = ("xtensawin", "x64", "x86")
 HEX64 = re.compile(r"[0-9a-f]{64}")
-DEVICE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")  # as gerbang_server/admin.py registers
 MAX_AREA = 18
 
 # Survey: the SHA-256 of every named file (None when missing) and what the code directories and

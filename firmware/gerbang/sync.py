@@ -194,6 +194,8 @@ def _exchange(cfg, board, post, ev, counter, fails):
     path = cfg.get("trust_path", "trust.bin")
     root_pub = unhexlify(cfg["root_pub"])
     did = cfg["device_id"]
+    if not valid_device_id(did):  # never sign or send a name the server cannot register
+        raise ValueError("config device_id %r is not a device id" % (did,))
     url = cfg["server"] + "/api/v1/sync"
     with open("device.key") as f:
         seed = unhexlify(f.read().strip())
@@ -265,3 +267,13 @@ def _exchange(cfg, board, post, ev, counter, fails):
         if n and first + n - 1 > log.cursor:
             break  # the server did not take the whole batch (a gap): try again next sync
 
+
+def valid_device_id(s):
+    """gerbang_protocol.device_id's pattern, written out (MicroPython's re has no counted
+    repeats): 1-32 of letters, digits, '.', '_', '-', the first a letter or digit."""
+    if not isinstance(s, str) or not 0 < len(s) <= 32:
+        return False
+    for i, c in enumerate(s):
+        if not ("0" <= c <= "9" or "A" <= c <= "Z" or "a" <= c <= "z" or (i and c in "._-")):
+            return False
+    return True

@@ -1,6 +1,7 @@
 """Property test: the door's CBOR decoder under the real MicroPython unix port, in both modes
 (copies and views), against the host reference (gerbang_protocol.cbor on cbor2) on generated
-CBOR values and on random and mutated bytes (seeded: every run decides the same cases).
+CBOR values and on random and mutated bytes (seeded: every run decides the same cases), the generated values from our own seeded
+generator and from hypothesis (derandomized).
 
 For every input both must give an equal value or both refuse it, and the door must refuse with
 its one error type (Reject) in both modes: any other exception is a failure. COSE protected
@@ -13,6 +14,8 @@ import subprocess
 import sys
 
 import cbor2
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from gerbang_protocol import ProtocolError, Reason
 from gerbang_protocol import cbor as strict_cbor
@@ -266,9 +269,9 @@ def _host(kind: str, data: bytes) -> str:
         return f"rej {int(e.reason)}"
 
 
-def test_door_decoder_agrees_with_host_reference(tmp_path) -> None:
-    rng = random.Random(SEED)
-    cases = [("c", b) for b in _cbor_cases(rng)] + [("k", b) for b in _cose_cases(rng)]
+def _door_vs_host(tmp_path, cases: list[tuple[str, bytes]]) -> dict[str, int]:
+    """Run the cases through the door's decoders under MicroPython (both modes) in one process;
+    -> the host's verdict counts. Fails on any door fault and on any disagreement."""
     with open(tmp_path / "cases.txt", "w") as f:
         for kind, data in cases:
             f.write(f"{kind} x{data.hex()}\n")
@@ -291,5 +294,65 @@ def test_door_decoder_agrees_with_host_reference(tmp_path) -> None:
     assert not faults, f"{len(faults)} decoder faults (not Reject), e.g. {faults[:5]}"
     assert not differ, f"{len(differ)} of {len(cases)} differ, e.g. {differ[:5]}"
     print("host verdicts:", seen, "cases:", len(cases))
+    return seen
+
+
+def test_door_decoder_agrees_with_host_reference(tmp_path) -> None:
+    rng = random.Random(SEED)
+    cases = [("c", b) for b in _cbor_cases(rng)] + [("k", b) for b in _cose_cases(rng)]
+    seen = _door_vs_host(tmp_path, cases)
     # the cases reach both verdicts in quantity, not just early refusals
     assert seen["ok"] > 800 and seen["rej"] > 800, seen
+
+
+# --- hypothesis: values drawn by its strategies (derandomized: the same cases every run),
+# encoded by cbor2, then the encoding, a cut of it or a flipped byte; plus COSE headers with
+# drawn label types. Examples are collected first, then decided in one MicroPython run. ---
+
+_hyp_leaf = (st.integers(-(2**64), 2**64 - 1) | st.booleans() | st.none()
+         | st.floats(allow_nan=True) | st.text(max_size=20) | st.binary(max_size=20))
+_hyp_value = st.recursive(
+    _hyp_leaf,
+    lambda inner: st.lists(inner, max_size=5)
+    | st.dictionaries(st.integers(-30, 30) | st.text(max_size=6) | st.binary(max_size=4),
+                      inner, max_size=5),
+    max_leaves=20)
+_hyp_label = (st.integers(-10, 10) | st.booleans() | st.floats(-2, 2) | st.text(max_size=3)
+          | st.binary(max_size=3) | st.none())
+
+
+def _hypothesis_cases() -> list[tuple[str, bytes]]:
+    cases: list[tuple[str, bytes]] = []
+
+    @settings(max_examples=1500, derandomize=True, database=None, deadline=None,
+              suppress_health_check=list(HealthCheck))
+    @given(_hyp_value, st.integers(0, 2), st.integers(0, 10**6), st.integers(0, 255))
+    def value(v: object, how: int, where: int, byte: int) -> None:
+        b = cbor2.dumps(v)
+        if how == 1:
+            b = b[: where % (len(b) + 1)]  # cut short
+        elif how == 2:
+            i = where % len(b)
+            b = b[:i] + bytes([byte]) + b[i + 1:]  # one byte changed
+        cases.append(("c", b))
+
+    @settings(max_examples=400, derandomize=True, database=None, deadline=None,
+              suppress_health_check=list(HealthCheck))
+    @given(st.dictionaries(_hyp_label, st.integers(-10, 10) | st.binary(max_size=9), max_size=3))
+    def header(h: dict) -> None:
+        try:
+            protected = cbor2.dumps(h)
+        except (TypeError, ValueError):
+            return
+        cases.append(("k", cbor2.dumps(cbor2.CBORTag(18, [protected, {}, b"x", bytes(64)]))))
+
+    value()
+    header()
+    return cases
+
+
+def test_door_decoder_agrees_with_host_on_hypothesis_values(tmp_path) -> None:
+    cases = _hypothesis_cases()
+    assert len(cases) > 1500
+    seen = _door_vs_host(tmp_path, cases)
+    assert seen["ok"] > 300 and seen["rej"] > 300, seen
