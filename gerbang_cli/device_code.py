@@ -61,8 +61,10 @@ def _status():
     from gerbang import sync
     R["firmware"] = sync.FIRMWARE
     R["clock"] = ck.time()
-    R["best_time"], R["clock_q"] = sync._Time(B, c.get("floor_path", "time.floor")).now
-    R["sync_counter"], R["sync_fails"] = sync._read_ctr()
+    from gerbang import syncctr, timekeeper
+    R["best_time"], R["clock_q"] = timekeeper.TimeKeeper(
+        B.clock, B.state, c.get("floor_path", "time.floor")).now()
+    R["sync_counter"], R["sync_fails"] = syncctr.read()
     sync = None
     gc.collect()
     from gerbang import scanlog
