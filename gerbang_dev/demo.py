@@ -358,8 +358,8 @@ class Lab:
 # --- the demo: a day at the doors ---------------------------------------------------------------
 
 # What a door answers for a valid certificate of another area. Today: UNKNOWN_KID (the other
-# area's key is not in this area's list). When the firmware decides WRONG_AREA for it (helper
-# fw's change), flip this one line.
+# area's key is not in this area's list). When the firmware decides WRONG_AREA for it (issue
+# 11, open), flip this one line.
 OTHER_AREA_REASON = "UNKNOWN_KID"
 
 AREAS = {1: 2, 5: 1, 12: 1}  # area -> doors

@@ -76,11 +76,10 @@ def test_largest_published_list_through_the_sync_boot(lab):
     _through_sync_boot(lab, 11, MAX_PUBLISHED_REVOKED)
 
 
-@pytest.mark.xfail(strict=True, reason="current firmware: the sync boot at 112K runs out of heap "
-                   "for answers above ~1.1-1.9 KB (MemoryError; a 5,000-id answer is ~40.6 KB), "
-                   "and a list is capped at 4096 revoked ids / 40960-byte bundles "
-                   "(gerbang/trustload.py MAX_REVOKED, MAX_BUNDLE; trustcache _MAX_REVOKED); "
-                   "helper fw32 makes it fit: then this passes, flip it and raise "
+@pytest.mark.xfail(strict=True, reason="open (issue 13/14): the sync boot at 112K runs out of heap "
+                   "for a 5,000-id answer (~40.6 KB; MemoryError) and a list is capped at 4096 "
+                   "revoked ids (gerbang/trustverify.py, trustcache); when the firmware takes "
+                   "it, this passes: drop the xfail and raise "
                    "gerbang_server/trustlists.py MAX_PUBLISHED_REVOKED")
 def test_5000_revoked_ids_through_the_sync_boot(lab):
     _through_sync_boot(lab, 12, 5000)
