@@ -1,4 +1,4 @@
-"""The host reference against vectors written by others (../shared/vectors)."""
+"""The host reference against vectors written by others (tests/vectors/external, copied from the public sources named in its README)."""
 
 import json
 import os

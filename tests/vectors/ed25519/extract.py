@@ -28,7 +28,7 @@ def render(src: str, origin: str) -> str:
     with open(os.path.join(SHARED, src)) as f:
         data = json.load(f)
     lines = [
-        f"# origin: ../shared/vectors/wycheproof/{src} ({origin})",
+        f"# origin: tests/vectors/external/wycheproof/{src} ({origin})",
         "# extracted by tests/vectors/ed25519/extract.py: tcId result(1 valid, 0 invalid) pk msg sig",
     ]
     for group in data["testGroups"]:
