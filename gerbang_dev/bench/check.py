@@ -110,11 +110,11 @@ elif mode == "fit":
 
 def _mp(d: str, mode: str, arg: int, heap: str = "4M", valgrind: bool = False,
         path: str = "firmware", interp: Interpreter = UNIX64) -> tuple[str, str]:
-    cmd = [interp.micropython, "-X", "heapsize=" + heap, os.path.join(d, "bench.py"), mode, d, str(arg),
+    cmd = [interp.exe(), "-X", "heapsize=" + heap, os.path.join(d, "bench.py"), mode, d, str(arg),
            path]
     if valgrind:
         cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"] + cmd
-    p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    p = subprocess.run(cmd, cwd=ROOT, env=interp.env(), capture_output=True, text=True, timeout=900)
     return p.stdout.strip(), p.stderr
 
 
@@ -303,9 +303,9 @@ def boot_dir(d: str, bundle: bytes, root_pub: bytes, certs: list[tuple[int, int,
 def boot(d: str, mpy: str, heap: str, area: int, mode: str,
          interp: Interpreter = UNIX64) -> tuple[list[str], str]:
     """Run BOOT under `-X heapsize=heap`; returns (stdout lines, stderr)."""
-    p = subprocess.run([interp.micropython, "-X", "heapsize=" + heap, os.path.join(d, "boot.py"), mpy,
-                        d, str(area), mode], cwd=ROOT, capture_output=True, text=True,
-                       timeout=600)
+    p = subprocess.run([interp.exe(), "-X", "heapsize=" + heap, os.path.join(d, "boot.py"), mpy,
+                        d, str(area), mode], cwd=ROOT, env=interp.env(), capture_output=True,
+                       text=True, timeout=600)
     return p.stdout.splitlines(), p.stderr
 
 

@@ -41,14 +41,14 @@ def _key_and_sig() -> tuple[str, str]:
 
 def _mp(args: list[str], heap: str | None = None,
         interp: Interpreter = UNIX64) -> subprocess.CompletedProcess[str]:
-    cmd = [interp.micropython] + (["-X", "heapsize=" + heap] if heap else []) + [SCRIPT] + args
-    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    cmd = [interp.exe()] + (["-X", "heapsize=" + heap] if heap else []) + [SCRIPT] + args
+    return subprocess.run(cmd, cwd=ROOT, env=interp.env(), capture_output=True, text=True, timeout=600)
 
 
 def _callgrind(op: str, n: int, keys: tuple[str, str], interp: Interpreter = UNIX64) -> int:
     cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
-           interp.micropython, SCRIPT, op, str(n), *keys]
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+           interp.exe(), SCRIPT, op, str(n), *keys]
+    proc = subprocess.run(cmd, cwd=ROOT, env=interp.env(), capture_output=True, text=True, timeout=600)
     m = re.search(r"Collected : (\d+)", proc.stderr)
     if proc.returncode != 0 or not m:
         raise RuntimeError(f"callgrind {op} {n} failed: {proc.stderr[-2000:]}")

@@ -7,6 +7,7 @@ defaults (VfsLfs2(bdev): readsize/progsize 32, lookahead 32, mtime on).
 """
 
 import os
+import sys
 
 from fwtest import check, on_micropython, skip
 from gerbang import record
@@ -14,7 +15,9 @@ from gerbang.scanlog import ScanLog
 
 MNT = "/fill"
 ROOT = MNT + "/log"
-IMG = "/tmp/gerbang_fill.img"  # file-backed: the 2 MiB image stays out of the heap
+# file-backed: the 2 MiB image stays out of the heap; one per interpreter (word size): the
+# 64- and 32-bit lanes run this file at the same time
+IMG = "/tmp/gerbang_fill_%d.img" % (64 if sys.maxsize > 1 << 40 else 32)
 RESERVE = 20
 _BUF = bytearray(32 * 100)  # one sync batch of 100 records, allocated first
 _TRUST = bytes(4096)

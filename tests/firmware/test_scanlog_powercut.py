@@ -14,6 +14,7 @@ allocator seed, in block choice after a remount); the fill test uses the ESP32 d
 
 import gc
 import os
+import sys
 from array import array
 
 from fwtest import check, on_micropython, skip
@@ -22,7 +23,8 @@ from gerbang.scanlog import ScanLog
 
 MNT = "/pcut"
 ROOT = MNT + "/log"
-WORK = "/tmp/gerbang_powercut"
+# one per interpreter (word size): the 64- and 32-bit lanes run this file at the same time
+WORK = "/tmp/gerbang_powercut_%d" % (64 if sys.maxsize > 1 << 40 else 32)
 NCALLS = 300
 REBOOTS = (47, 190)
 DRY = (100, 180)  # no acknowledgements here: the log fills up and drops scans

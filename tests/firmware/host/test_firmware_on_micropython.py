@@ -46,9 +46,9 @@ def firmware_mpy(tmp_path_factory: pytest.TempPathFactory, interp: Interpreter) 
 def run_file(interp: Interpreter, firmware_mpy: str, name: str, heap: str) -> tuple[int, str]:
     """Run one firmware test file with mprun.py; (exit status, output)."""
     proc = subprocess.run(
-        [interp.micropython, "-X", "heapsize=" + heap, "tests/firmware/mprun.py", name],
+        [interp.exe(), "-X", "heapsize=" + heap, "tests/firmware/mprun.py", name],
         cwd=ROOT, capture_output=True, text=True, timeout=900,
-        env={**os.environ, "GERBANG_ROOT": ROOT, "GERBANG_FIRMWARE": firmware_mpy},
+        env={**interp.env(), "GERBANG_ROOT": ROOT, "GERBANG_FIRMWARE": firmware_mpy},
     )
     return proc.returncode, proc.stdout + proc.stderr
 
