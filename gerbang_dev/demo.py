@@ -357,11 +357,6 @@ class Lab:
 
 # --- the demo: a day at the doors ---------------------------------------------------------------
 
-# What a door answers for a valid certificate of another area. Today: UNKNOWN_KID (the other
-# area's key is not in this area's list). When the firmware decides WRONG_AREA for it (issue
-# 11, open), flip this one line.
-OTHER_AREA_REASON = "UNKNOWN_KID"
-
 AREAS = {1: 2, 5: 1, 12: 1}  # area -> doors
 REVOKE_AREA = 1  # at noon the office revokes a visitor's pass here
 ROTATE_AREA = 5  # and rotates this area's key (rotate-now: not pre-published)
@@ -374,15 +369,17 @@ LEGEND = {
     "UNREADABLE": "red light, one long beep",
     "UNTRUSTED": "red light, three short beeps",
     "NOT_ADMITTED": "red light, two beeps",
+    "OTHER_AREA": "amber light (red and green), one short beep: valid, but for another area",
 }
 CLASS_OF = {**{n: "UNREADABLE" for n in ("PREFIX", "BASE45", "INFLATE", "CBOR", "COSE",
                                          "TOO_LONG")},
             **{n: "UNTRUSTED" for n in ("UNKNOWN_KID", "KEY_WINDOW", "SIGNATURE", "CLAIMS",
                                         "NO_TRUST", "INTERNAL")},
-            **{n: "NOT_ADMITTED" for n in ("NOT_YET_VALID", "EXPIRED", "WRONG_AREA", "REVOKED",
-                                           "DOSES", "CATEGORY", "CLOCK", "REUSE")},
-            "OK": "OK"}
-BEEPS = {"OK": 0, "UNREADABLE": 1, "UNTRUSTED": 3, "NOT_ADMITTED": 2}
+            **{n: "NOT_ADMITTED" for n in ("NOT_YET_VALID", "EXPIRED", "REVOKED", "DOSES",
+                                           "CATEGORY", "CLOCK", "REUSE")},
+            "WRONG_AREA": "OTHER_AREA", "OK": "OK"}
+BEEPS = {"OK": 0, "UNREADABLE": 1, "UNTRUSTED": 3, "NOT_ADMITTED": 2, "OTHER_AREA": 1}
+GREEN = ("OK", "OTHER_AREA")  # the classes that light the green LED
 
 
 class Scan:
@@ -494,7 +491,7 @@ class Day:
         time.sleep(max(0.0, 2.5 - (time.time() - self.t0)))  # the 2 s certificates expired
 
         # morning: every kind of code at every door
-        morning = [("visitor", "OK"), ("expired", "EXPIRED"), ("other_area", OTHER_AREA_REASON),
+        morning = [("visitor", "OK"), ("expired", "EXPIRED"), ("other_area", "WRONG_AREA"),
                    ("revoked", "REVOKED"), ("garbage", GARBAGE["garbage"][1]),
                    ("not_ours", GARBAGE["not_ours"][1]), ("guest", "OK")]
         self.visit({u: morning for u in units})
@@ -538,7 +535,8 @@ class Day:
                            f"{s.got}" + ("  <-- WRONG ALLOW" if s.wrong_allow else ""))
             cls = CLASS_OF.get(s.got, "UNTRUSTED")
             opened = s.pins.get("relay", 0)
-            if opened != (1 if s.got == "OK" else 0) or s.pins.get("buzzer", 0) != BEEPS[cls]:
+            if (opened != (1 if s.got == "OK" else 0) or s.pins.get("buzzer", 0) != BEEPS[cls]
+                    or s.pins.get("green", 0) != (1 if cls in GREEN else 0)):
                 out.append(f"{s.unit.id} {s.when} {s.code}: {s.got} but the door showed "
                            f"{s.pins} (expected: {LEGEND[cls]})")
         return out

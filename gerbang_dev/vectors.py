@@ -73,6 +73,7 @@ def recompress(cose: bytes, wbits: int = 10) -> str:
 def build() -> dict[str, Any]:
     root, signer = key("root"), key("trust-list signer")
     issuer, retired, unknown = key("issuer 2026-11"), key("issuer 2026-08"), key("unknown issuer")
+    other_area = key("issuer of area 5")  # trusted by area 5's doors, named in area 1's list
     issuer_pub = public_key_bytes(issuer)
     decoy_pub = public_key_bytes(key("decoy with a colliding kid"))
     keycert = make_keycert(root, KeyCertificate(1, public_key_bytes(signer), NOW - 30 * DAY,
@@ -94,6 +95,7 @@ def build() -> dict[str, Any]:
             revoked=sorted({revocation_hash(cti("revoked")), seed("other revoked 1")[:8],
                             seed("other revoked 2")[:8]}),
             tag_key=tag_key,
+            other_kids=[kid_of(public_key_bytes(other_area)), seed("other area kid")[:8]],
         )
 
     bundle = make_bundle(keycert, sign_trustlist(signer, trustlist(5)))
@@ -119,6 +121,7 @@ def build() -> dict[str, Any]:
     add("other_area", encode_qr(cert("other_area", areas=[2])))
     add("revoked", encode_qr(cert("revoked")))
     add("unknown_kid", encode_qr(cert("unknown_kid", signer_key=unknown)))
+    add("other_area_kid", encode_qr(cert("other_area_kid", signer_key=other_area, areas=[5])))
     add("key_outside_window", encode_qr(cert("key_outside_window", signer_key=retired,
                                              iat=NOW - 20 * DAY)))
     add("iat_before_key_window", encode_qr(cert("iat_before_key_window", iat=NOW - 11 * DAY)))

@@ -28,6 +28,7 @@ class Checker:
         self.trustlist = trustlist
         self.area = area
         self.revoked = set(trustlist.revoked) if trustlist else set()
+        self.other_kids = set(trustlist.other_kids) if trustlist else set()
         self.last_seen: dict[bytes, int] = {}
 
     def check(self, text: str, now: int, clock_quality: int = CLOCK_SYNCED) -> Decision:
@@ -43,6 +44,8 @@ class Checker:
             raise ProtocolError(Reason.NO_TRUST, "no valid trust list held")
         keys = [k for k in tl.keys if k.kid == msg.kid]
         if not keys:
+            if msg.kid in self.other_kids:  # another area's issuer: nothing verified, a deny
+                raise _with_kid(ProtocolError(Reason.WRONG_AREA, "kid of another area"), msg.kid)
             raise ProtocolError(Reason.UNKNOWN_KID, f"kid {msg.kid.hex()} is not trusted")
         keys = [k for k in keys if k.accept_from <= now < k.accept_until]
         if not keys:

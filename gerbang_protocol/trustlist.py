@@ -14,6 +14,7 @@ from .fields import bstr, cbor_map, require, uint
 ROLE_TRUSTLIST_SIGNER = 1
 MAX_KEYS = 16
 MAX_REVOKED = 4096
+MAX_OTHER_KIDS = 64  # other areas' issuer kids a list names (docs/PROTOCOL.md §4, label 9)
 MAX_BUNDLE = 40 * 1024
 R = Reason.NO_TRUST  # a bad trust list means: no trust
 
@@ -93,19 +94,26 @@ class TrustList:
     policy: Policy = field(default_factory=Policy)
     revoked: list[bytes] = field(default_factory=list)
     tag_key: bytes = bytes(16)
+    # kids of the keys other areas trust: a door tells "valid, but for another area"
+    # (WRONG_AREA) from an unknown signer without verifying anything (label 9, optional)
+    other_kids: list[bytes] = field(default_factory=list)
 
     def to_cbor(self) -> dict:
-        return {1: self.area, 2: self.serial, 3: self.issued, 4: self.expires,
-                5: [k.to_cbor() for k in self.keys], 6: self.policy.to_cbor(),
-                7: b"".join(sorted(set(self.revoked))), 8: self.tag_key}
+        m = {1: self.area, 2: self.serial, 3: self.issued, 4: self.expires,
+             5: [k.to_cbor() for k in self.keys], 6: self.policy.to_cbor(),
+             7: b"".join(sorted(set(self.revoked))), 8: self.tag_key}
+        if self.other_kids:
+            m[9] = b"".join(sorted(set(self.other_kids)))
+        return m
 
     def is_revoked(self, cti: bytes) -> bool:
         return revocation_hash(cti) in set(self.revoked)
 
 
 def sign_trustlist(signer: Ed25519PrivateKey, tl: TrustList) -> bytes:
-    if len(tl.keys) > MAX_KEYS or len(set(tl.revoked)) > MAX_REVOKED:
-        raise ValueError("trust list over its key or revocation cap")
+    if (len(tl.keys) > MAX_KEYS or len(set(tl.revoked)) > MAX_REVOKED
+            or len(set(tl.other_kids)) > MAX_OTHER_KIDS):
+        raise ValueError("trust list over its key, revocation or other-area kid cap")
     return sign1(signer, cbor.dumps(tl.to_cbor()))
 
 
@@ -132,17 +140,25 @@ def decode_trustlist(payload: bytes) -> TrustList:
     policy = Policy(*(uint(p.get(i, d), n, R) for i, (n, d) in enumerate(
         [("min_doses", 0), ("categories", 0b111110), ("clock_policy", 1),
          ("max_unsynced", 7 * 86400), ("reuse_window", 0)], start=1)))
-    revoked_raw = bstr(require(m, 7, "revoked", R), "revoked", R, maximum=8 * MAX_REVOKED)
-    if len(revoked_raw) % 8:
-        raise ProtocolError(R, "revoked must be whole 8-byte hashes")
-    revoked = [revoked_raw[i:i + 8] for i in range(0, len(revoked_raw), 8)]
-    if any(a >= b for a, b in zip(revoked, revoked[1:], strict=False)):
-        raise ProtocolError(R, "revoked hashes must be sorted and distinct")
+    revoked = _sorted_ids(require(m, 7, "revoked", R), "revoked", MAX_REVOKED)
+    other_kids = _sorted_ids(m.get(9, b""), "other_kids", MAX_OTHER_KIDS)
     return TrustList(
         area, uint(require(m, 2, "serial", R), "serial", R),
         uint(require(m, 3, "issued", R), "issued", R),
         uint(require(m, 4, "expires", R), "expires", R),
-        keys, policy, revoked, bstr(require(m, 8, "tag_key", R), "tag_key", R, size=16))
+        keys, policy, revoked, bstr(require(m, 8, "tag_key", R), "tag_key", R, size=16),
+        other_kids)
+
+
+def _sorted_ids(value: object, what: str, maximum: int) -> list[bytes]:
+    """A bstr of sorted, distinct 8-byte ids (revoked hashes, other areas' kids) -> list."""
+    raw = bstr(value, what, R, maximum=8 * maximum)
+    if len(raw) % 8:
+        raise ProtocolError(R, f"{what} must be whole 8-byte ids")
+    ids = [raw[i:i + 8] for i in range(0, len(raw), 8)]
+    if any(a >= b for a, b in zip(ids, ids[1:], strict=False)):
+        raise ProtocolError(R, f"{what} must be sorted and distinct")
+    return ids
 
 
 def open_bundle(bundle: bytes, root_pub: bytes, now: int | None) -> tuple[KeyCertificate, TrustList]:

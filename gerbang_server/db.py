@@ -321,6 +321,15 @@ def area_keys(conn: Connection, area_id: int) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in conn.execute(q)]
 
 
+def unrevoked_keys_outside(conn: Connection, area_id: int) -> list[dict[str, Any]]:
+    """Kid and area of every issuer key of the *other* areas not revoked, newest activation
+    first."""
+    q = (select(issuer_keys.c.kid, issuer_keys.c.area_id)
+         .where(issuer_keys.c.area_id != area_id, issuer_keys.c.revoked_at.is_(None))
+         .order_by(issuer_keys.c.activates_at.desc(), issuer_keys.c.id.desc()))
+    return [dict(r._mapping) for r in conn.execute(q)]
+
+
 def get_issuer_key(conn: Connection, key_id: int) -> dict[str, Any] | None:
     return row_dict(conn.execute(select(issuer_keys).where(issuer_keys.c.id == key_id)).first())
 

@@ -67,9 +67,9 @@ def issue(area_id: int, category: int, doses: int = 0, areas: list[int] | None =
             raise ApiError(400, "too_large", f"certificate does not fit a QR: {e}") from None
         db.insert_issued_cert(conn, cti_hash=cti_hash(cti), area_id=area_id, key_id=row["id"],
                               iat=t, exp=exp, category=category)
-    if created:  # a first key was made: publish it (doors only accept listed keys)
-        try:
-            trustlists.refresh(area_id, t=t)
+    if created:  # a first key was made: publish it (doors only accept listed keys; the
+        try:       # other areas' lists name it)
+            trustlists.refresh_after_key_change(area_id, t=t)
         except ApiError as e:
             if e.code not in ("no_signer", "no_kek"):
                 raise

@@ -47,7 +47,8 @@ def run_jobs(t: int | None = None) -> dict[str, Any]:
     report: dict[str, Any] = {"now": t, "rotations": [], "signed": [], "errors": []}
     with db.begin() as conn:
         area_ids = [a["id"] for a in db.list_areas(conn)]
-    for area_id in area_ids:
+    rotated = set(area_ids)
+    for area_id in area_ids:  # every rotation first: each list names the others' kids
         try:
             with db.begin() as conn:
                 conn.execute(select(db.areas.c.id).where(db.areas.c.id == area_id)
@@ -55,6 +56,9 @@ def run_jobs(t: int | None = None) -> dict[str, Any]:
                 report["rotations"] += keys.rotate_due(conn, area_id, t)
         except ApiError as e:
             report["errors"].append(f"area {area_id}: rotation: {e.message}")
+            rotated.discard(area_id)
+    for area_id in area_ids:
+        if area_id not in rotated:
             continue
         try:
             with db.begin() as conn:

@@ -37,6 +37,7 @@ from gerbang_protocol import (
     private_key_bytes,
     public_key_bytes,
 )
+from gerbang_protocol.trustlist import MAX_OTHER_KIDS
 
 from . import db
 from .errors import ApiError
@@ -146,6 +147,23 @@ def windows(conn: Connection, area_id: int, now: int) -> list[KeyWindow]:
             state = "retired"
         out.append(KeyWindow(k, k["accept_from"], until, state))
     return out
+
+
+# A rotation keeps up to three keys of an area live (pending, current, retired): an area's list
+# names that many of each other area's keys, 17 x 3 = 51 <= MAX_OTHER_KIDS.
+OTHER_KIDS_PER_AREA = 3
+
+
+def other_area_kids(conn: Connection, area_id: int) -> list[bytes]:
+    """Kids of the other areas' keys (the newest OTHER_KIDS_PER_AREA not revoked of each), for
+    an area's list to name (label 9): its doors then deny another area's certificate as
+    WRONG_AREA, not as an unknown signer. One query; sorted."""
+    per_area: dict[int, list[bytes]] = {}
+    for row in db.unrevoked_keys_outside(conn, area_id):  # newest activation first
+        kids = per_area.setdefault(row["area_id"], [])
+        if len(kids) < OTHER_KIDS_PER_AREA:
+            kids.append(row["kid"])
+    return sorted({k for kids in per_area.values() for k in kids})[:MAX_OTHER_KIDS]
 
 
 def current_key_row(everything: list[dict[str, Any]], now: int) -> dict[str, Any] | None:

@@ -47,8 +47,9 @@ def policy_of(area: dict[str, Any]) -> Policy:
 
 
 def _content(conn: Connection, area: dict[str, Any], t: int,
-             signer_id: int) -> tuple[list[keys.KeyWindow], list[bytes], bytes]:
-    """The list's content at time ``t`` and its hash (open-ended key ends left symbolic)."""
+             signer_id: int) -> tuple[list[keys.KeyWindow], list[bytes], list[bytes], bytes]:
+    """The list's content at time ``t`` and its hash (open-ended key ends left symbolic):
+    key windows, revoked ids, other areas' kids."""
     wins = keys.windows(conn, area["id"], t)
     if len(wins) > MAX_KEYS:  # keep the newest: the oldest are about to close anyway
         wins = wins[-MAX_KEYS:]
@@ -58,17 +59,19 @@ def _content(conn: Connection, area: dict[str, Any], t: int,
                f"most {MAX_PUBLISHED_REVOKED}: the list is not re-signed")
         log.error("%s", msg)
         raise ApiError(409, "trustlist_full", msg)
+    others = keys.other_area_kids(conn, area["id"])
     desc = {
         "keys": [[w.row["kid"].hex(), w.row["public_key"].hex(), w.accept_from, w.accept_until]
                  for w in wins],
         "policy": list(policy_of(area).to_cbor().items()),
         "revoked": [h.hex() for h in revoked],
         "tag_key": area["tag_key"].hex(),
+        "other_kids": [k.hex() for k in others],
         "signer": signer_id,
         "max_validity": current_app.config["GERBANG_CERT_MAX_VALIDITY"],
     }
     digest = hashlib.sha256(json.dumps(desc, sort_keys=True).encode()).digest()
-    return wins, revoked, digest
+    return wins, revoked, others, digest
 
 
 def check_room(conn: Connection, area_id: int, t: int) -> None:
@@ -104,7 +107,7 @@ def _refresh_in(conn: Connection, area_id: int, t: int, force: bool,
                        "(flask --app gerbang_server import-keycert)")
     srow, spriv = found
     latest = db.latest_trustlist(conn, area_id)
-    wins, revoked, digest = _content(conn, area, t, srow["id"])
+    wins, revoked, others, digest = _content(conn, area, t, srow["id"])
     if not force and not needs_refresh(latest, digest, t):
         return latest
     if not lock:
@@ -115,7 +118,8 @@ def _refresh_in(conn: Connection, area_id: int, t: int, force: bool,
     tkeys = [TrustedKey(w.row["kid"], w.row["public_key"], w.accept_from,
                         w.accept_until if w.accept_until is not None else expires + max_validity,
                         area_id) for w in wins]
-    tl = TrustList(area_id, serial, t, expires, tkeys, policy_of(area), revoked, area["tag_key"])
+    tl = TrustList(area_id, serial, t, expires, tkeys, policy_of(area), revoked, area["tag_key"],
+                   others)
     bundle = make_bundle(srow["keycert"], sign_trustlist(spriv, tl))
     etag = hashlib.sha256(bundle).hexdigest()[:32]
     db.insert_trustlist(conn, area_id=area_id, serial=serial, issued=t, expires=expires,
@@ -142,10 +146,29 @@ def refresh(area_id: int, force: bool = False, t: int | None = None) -> dict[str
     raise AssertionError("unreachable")
 
 
-def refresh_all(force: bool = False, t: int | None = None) -> list[dict[str, Any]]:
+def area_ids() -> list[int]:
     with db.begin() as conn:
-        ids = [a["id"] for a in db.list_areas(conn)]
-    return [refresh(i, force=force, t=t) for i in ids]
+        return [a["id"] for a in db.list_areas(conn)]
+
+
+def refresh_after_key_change(area_id: int, t: int | None = None) -> dict[str, Any]:
+    """After an area's keys changed: its own list now (errors raised), then every other
+    area's, whose lists name its kids (docs/PROTOCOL.md §4 label 9), so their doors tell its
+    certificates from an unknown signer from their next sync on (errors there are logged:
+    those doors keep their list, the jobs pass tries again)."""
+    row = refresh(area_id, t=t)
+    for other in area_ids():
+        if other != area_id:
+            try:
+                refresh(other, t=t)
+            except ApiError as e:
+                log.warning("area %d: trust list not re-signed after area %d's key change: %s",
+                            other, area_id, e.message)
+    return row
+
+
+def refresh_all(force: bool = False, t: int | None = None) -> list[dict[str, Any]]:
+    return [refresh(i, force=force, t=t) for i in area_ids()]
 
 
 def summary(row: dict[str, Any] | None) -> dict[str, Any] | None:

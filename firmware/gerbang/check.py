@@ -14,6 +14,7 @@ from micropython import const
 from gerbang import base45, cbor, cose, inflate
 from gerbang import reasons as R
 from gerbang.reasons import Reject
+from gerbang.truststore import listed
 
 MAX_TEXT = const(600)
 FLAG_CLOCK_ALLOWED = const(1)
@@ -165,7 +166,10 @@ class Checker:
         if tl is None or tl.area != self.area or not tl.valid_at(now):
             raise Reject(R.NO_TRUST)
         keys = tl.keys_for(msg.kid)
-        if not keys:
+        if not keys:  # another area's issuer (nothing verified: a deny either way) or unknown
+            if listed(tl.others, msg.kid):
+                self._kid = msg.kid
+                raise Reject(R.WRONG_AREA)
             raise Reject(R.UNKNOWN_KID)
         self._kid = msg.kid
         usable = [k for k in keys if k.accept_from <= now < k.accept_until]
@@ -186,7 +190,7 @@ class Checker:
             reason = R.EXPIRED
         elif areas is not None and self.area not in areas:
             reason = R.WRONG_AREA
-        elif tl.is_revoked(_sha8(cti)):
+        elif listed(tl.revoked, _sha8(cti)):
             reason = R.REVOKED
         elif not (tl.categories >> cat) & 1:
             reason = R.CATEGORY

@@ -2,7 +2,8 @@
 
 Classes (docs/PROTOCOL.md §7): OK -> green + relay pulse; unreadable (1-5, 18) -> red, one long
 beep; untrusted (6-9, 17, 20) -> red, three short beeps; valid but not admitted (10-16, 19) ->
-red, two beeps. start() switches the outputs at once and plans the rest; update(now_ms) does
+red, two beeps, except WRONG_AREA (12: valid, but for another area's doors) -> red and green
+together (amber), one short beep. start() switches the outputs at once and plans the rest; update(now_ms) does
 the due steps, so the scan loop never sleeps for a beep. The patterns are built once, so a scan
 allocates nothing here. The relay has its own deadline: a red pattern that starts while the
 door is open does not cut the open pulse short.
@@ -16,6 +17,7 @@ OK = const(0)
 UNREADABLE = const(1)
 UNTRUSTED = const(2)
 NOT_ADMITTED = const(3)
+OTHER_AREA = const(4)
 
 _GREEN = const(0)
 _RED = const(1)
@@ -24,7 +26,7 @@ _BUZZ = const(2)
 # Reason code -> class, indexed by the §7 code; unknown codes count as untrusted.
 _CLASS = (OK, UNREADABLE, UNREADABLE, UNREADABLE, UNREADABLE, UNREADABLE,
           UNTRUSTED, UNTRUSTED, UNTRUSTED, UNTRUSTED,
-          NOT_ADMITTED, NOT_ADMITTED, NOT_ADMITTED, NOT_ADMITTED, NOT_ADMITTED, NOT_ADMITTED,
+          NOT_ADMITTED, NOT_ADMITTED, OTHER_AREA, NOT_ADMITTED, NOT_ADMITTED, NOT_ADMITTED,
           NOT_ADMITTED, UNTRUSTED, UNREADABLE, NOT_ADMITTED, UNTRUSTED)
 
 
@@ -55,6 +57,8 @@ class Feedback:
             _beeps(1, 4 * beep_ms, beep_ms, led_ms),
             _beeps(3, beep_ms // 2 + 25, beep_ms // 2 + 25, led_ms),
             _beeps(2, beep_ms, beep_ms, led_ms),
+            ((0, _RED, 1), (0, _GREEN, 1), (0, _BUZZ, 1), (beep_ms, _BUZZ, 0),
+             (led_ms, _RED, 0), (led_ms, _GREEN, 0)),
         )
         self._steps = None
         self._i = 0

@@ -23,14 +23,15 @@ from gerbang.reasons import NO_TRUST, Reject
 from gerbang.truststore import Key, TrustList
 
 # Layout (little-endian): header, the base point's table, per key a record and its table,
-# the revocation hashes (8 bytes each, sorted), SHA-256 of all of the above.
-# header: magic, version, 3 pad, root pub, bundle SHA-256, signer pub, area, serial, issued,
+# the revocation hashes (8 bytes each, sorted), the other areas' kids (8 bytes each, sorted),
+# SHA-256 of all of the above.
+# header: magic, version, number of other areas' kids, 2 pad, root pub, bundle SHA-256, signer pub, area, serial, issued,
 # expires, keycert not_before, not_after, min_doses, categories, clock_policy, max_unsynced,
 # reuse_window, tag_key, number of keys, number of revocations.
 # key record: kid, pub, accept_from, accept_until, area.
 MAGIC = b"GBC1"
-VERSION = const(1)
-HDR = "<4sB3x32s32s32s11I16sHH"
+VERSION = const(2)  # 2: other areas' kids (a version-1 cache is rebuilt from its bundle)
+HDR = "<4sBB2x32s32s32s11I16sHH"
 KEY = "<8s32sIII"
 _HDR_SIZE = const(168)
 _KEY_SIZE = const(52)
@@ -117,11 +118,11 @@ def read(store, now):
     digest = file_digest(store.path)
     h = hashlib.sha256()
     with open(store.cache, "rb") as f:
-        (magic, ver, root, bsha, signer, area, serial, issued, expires, nb, na, md, cats,
+        (magic, ver, no, root, bsha, signer, area, serial, issued, expires, nb, na, md, cats,
          cp, mu, rw, tag, nk, nr) = struct.unpack(HDR, _take(f, h, _HDR_SIZE))
         if magic != MAGIC or ver != VERSION or nk > _MAX_KEYS or nr > _MAX_REVOKED:
             raise _Stale("not a trust cache")
-        if size != _HDR_SIZE + TAB_BYTES + nk * (_KEY_SIZE + TAB_BYTES) + 8 * nr + 32:
+        if size != _HDR_SIZE + TAB_BYTES + nk * (_KEY_SIZE + TAB_BYTES) + 8 * (nr + no) + 32:
             raise _Stale("cache size")  # before allocating anything it claims
         if root != store.root_pub or bsha != digest or area != store.area:
             raise _Stale("cache of another bundle, root or area")
@@ -153,6 +154,7 @@ def read(store, now):
             else:
                 keys[kid] = [k]
         tl.revoked = _take(f, h, 8 * nr)
+        tl.others = _take(f, h, 8 * no)
         if f.read(32) != h.digest():
             raise _Stale("cache checksum")
     base_buffer(True)
@@ -174,7 +176,7 @@ def write(store, trust, digest, pending, fill):
     t = trust
     with open(tmp, "wb") as f:
         head = struct.pack(
-            HDR, MAGIC, VERSION, store.root_pub, digest, t.signer_pub, t.area, t.serial,
+            HDR, MAGIC, VERSION, len(t.others) >> 3, store.root_pub, digest, t.signer_pub, t.area, t.serial,
             t.issued, t.expires, t.signer_not_before, t.signer_not_after, t.min_doses,
             t.categories, t.clock_policy, t.max_unsynced, t.reuse_window, t.tag_key,
             len(pending), len(t.revoked) >> 3)
@@ -188,7 +190,8 @@ def write(store, trust, digest, pending, fill):
             for b in (struct.pack(KEY, kid, pub, af, au, area), tab[0], tab[1]):
                 h.update(b)
                 f.write(b)
-        h.update(t.revoked)
-        f.write(t.revoked)
+        for b in (t.revoked, t.others):
+            h.update(b)
+            f.write(b)
         f.write(h.digest())
     os.rename(tmp, store.cache)

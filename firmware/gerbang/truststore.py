@@ -56,9 +56,31 @@ class Key:
         return self.pub.verify(msg, sig)
 
 
+def listed(r, h):
+    """Binary search of the 8-byte id h in the sorted bstr r of 8-byte ids."""
+    lo = 0
+    hi = len(r) >> 3
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        o = mid << 3
+        c = 0
+        for i in range(8):
+            c = r[o + i] - h[i]
+            if c:
+                break
+        if not c:
+            return True
+        if c < 0:
+            lo = mid + 1
+        else:
+            hi = mid
+    return False
+
+
 class TrustList:
     """One opened, verified trust list. `revoked` is the sorted 8-byte hash bstr as received
-    (one bytes object, no per-entry objects)."""
+    (one bytes object, no per-entry objects); `others` the sorted kids of other areas' keys
+    (label 9): an unknown kid found there is WRONG_AREA, not UNKNOWN_KID."""
 
     def __init__(self):
         self.keys = {}  # kid bytes -> [Key, ...] (kids can collide)
@@ -69,26 +91,6 @@ class TrustList:
     def valid_at(self, now):
         return self.issued <= now < self.expires
 
-    def is_revoked(self, h):
-        """Binary search of the 8-byte hash h in the sorted revocation bstr."""
-        r = self.revoked
-        lo = 0
-        hi = len(r) >> 3
-        while lo < hi:
-            mid = (lo + hi) >> 1
-            o = mid << 3
-            c = 0
-            for i in range(8):
-                c = r[o + i] - h[i]
-                if c:
-                    break
-            if not c:
-                return True
-            if c < 0:
-                lo = mid + 1
-            else:
-                hi = mid
-        return False
 
 
 class TrustStore:

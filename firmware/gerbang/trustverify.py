@@ -17,6 +17,7 @@ from gerbang.truststore import Key, TrustList, drop
 ROLE_TRUSTLIST_SIGNER = const(1)
 MAX_KEYS = const(16)
 MAX_REVOKED = const(4096)
+MAX_OTHER_KIDS = const(64)
 MAX_BUNDLE = const(40960)
 MAX_KEYCERT = const(1024)
 _U32 = const(0xFFFFFFFF)
@@ -107,7 +108,13 @@ def _keycert(raw, root_pub, now):
     return bytes(signer), nb, na
 
 
-def _sorted_distinct(rv):
+def _ids(m, label, what, most):
+    """A bstr of sorted, distinct 8-byte ids (revoked hashes, other areas' kids); label 9
+    (other kids) may be absent."""
+    rv = _bstr(_get(m, label, what) if label == 7 else m.get(label, b""), what,
+               maximum=8 * most)
+    if len(rv) & 7:
+        _fail(what + " must be whole 8-byte ids")
     for o in range(8, len(rv), 8):  # or the binary search lies
         c = 0
         for i in range(8):
@@ -115,7 +122,8 @@ def _sorted_distinct(rv):
             if c:
                 break
         if c <= 0:
-            _fail("revoked hashes must be sorted and distinct")
+            _fail(what + " must be sorted and distinct")
+    return rv
 
 
 def open_bundle(bundle, root_pub, now=None, build=True):
@@ -162,10 +170,8 @@ def open_bundle(bundle, root_pub, now=None, build=True):
     tl.clock_policy = _uint(p.get(3, 1), "policy field 3")
     tl.max_unsynced = _uint(p.get(4, 7 * 86400), "policy field 4")
     tl.reuse_window = _uint(p.get(5, 0), "policy field 5")
-    rv = _bstr(_get(m, 7, "revoked"), "revoked", maximum=8 * MAX_REVOKED)
-    if len(rv) & 7:
-        _fail("revoked must be whole 8-byte hashes")
-    _sorted_distinct(rv)
+    rv = _ids(m, 7, "revoked", MAX_REVOKED)
+    tl.others = bytes(_ids(m, 9, "other_kids", MAX_OTHER_KIDS))  # small: a copy
     tl.serial = _uint(_get(m, 2, "serial"), "serial")
     tl.issued = _uint(_get(m, 3, "issued"), "issued")
     tl.expires = _uint(_get(m, 4, "expires"), "expires")

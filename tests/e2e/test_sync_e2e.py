@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import struct
+import time
 
 import pytest
 
@@ -230,6 +231,59 @@ def test_server_config_reaches_the_unit_and_what_it_refuses_the_door_would_too(l
     assert s3["ok"] and s3["cfg"] == 1 and s3["cfg_bad"] == 0, (s3.get("err"), s3)
     assert _flash_file(image, "config.over.json") is None
     assert 190 <= _pulse_ms(unit, cert["qr"]) <= 400
+    assert not [e for e in unit.ev.items if e["ev"] == "error"]
+
+
+def _pins_of(unit, qr: str) -> tuple[dict, dict[str, list[int]]]:  # type: ignore[no-untyped-def]
+    """Scan; the decision and each output's changes until the pattern is over."""
+    n = len(unit.ev.items)
+    d = unit.scan(qr)
+    time.sleep(2.0)  # led_ms 1500: every pattern is over
+    unit.ev.poll()
+    pins: dict[str, list[int]] = {}
+    for e in unit.ev.items[n:]:
+        if e["ev"] == "pin":
+            pins.setdefault(e["pin"], []).append(e["v"])
+    return d, pins
+
+
+def test_a_certificate_of_another_area_is_wrong_area_with_its_own_signal(lab_manual):
+    """A valid area-5 certificate at an area-1 door: WRONG_AREA (12) with its own signal
+    (amber: red and green, one short beep, no relay), not the unknown signer's three beeps:
+    the door's list names area 5's kids (PROTOCOL.md §4 label 9). A key area 5 makes later is
+    learnt at the door's next sync: a key change re-signs every area's list."""
+    lab = lab_manual
+    own = lab.issue(1)
+    other = lab.issue(5)  # the server's jobs gave every area its first key at start
+    unit = lab.add_unit("gb-01-0001", 1)
+    serial = [e for e in unit.ev.items if e["ev"] == "trust"][-1]["serial"]  # as provisioned
+    d, pins = _pins_of(unit, other["qr"])
+    assert not d["allow"] and d["reason"] == 12, d  # WRONG_AREA
+    assert pins.get("red") == [1, 0] and pins.get("green") == [1, 0], pins
+    assert pins.get("buzzer") == [1, 0] and 1 not in pins.get("relay", []), pins
+    assert unit.scan(own["qr"])["allow"]  # its own area's certificate still opens the door
+    # area 5 rotates now: its new key is unknown to this door until it syncs
+    lab.api("POST", "/admin/areas/5/keys/rotate")
+    newer = lab.issue(5)
+    assert newer["kid"] != other["kid"]
+    d, pins = _pins_of(unit, newer["qr"])
+    assert not d["allow"] and d["reason"] == 6, d  # UNKNOWN_KID: red, three short beeps
+    # (the green LED and relay of the allow before are switched off: 0, never on)
+    assert pins.get("buzzer") == [1, 0] * 3 and 1 not in pins.get("green", []), pins
+    assert 1 not in pins.get("relay", []), pins
+    s = unit.sync_now()
+    assert s["ok"] and s["bundle"] > 0, s
+    # the boot after the sync boot installed it (sync_now waited for that boot's start)
+    trust = [e for e in unit.ev.items if e["ev"] == "trust"][-1]
+    assert trust["serial"] > serial and trust["error"] is None, trust
+    d, pins = _pins_of(unit, newer["qr"])
+    assert not d["allow"] and d["reason"] == 12, d  # now WRONG_AREA, with its own signal
+    assert pins.get("green") == [1, 0] and pins.get("buzzer") == [1, 0], pins
+    assert 1 not in pins.get("relay", []), pins
+    assert unit.sync_now()["ok"]
+    recs = sorted(lab.export(unit.id), key=lambda r: r["seq"])
+    assert [(r["decision"], r["reason"]) for r in recs] == [(0, 12), (1, 0), (0, 6), (0, 12)]
+    assert recs[0]["kid"] == other["kid"] and recs[3]["kid"] == newer["kid"]  # who signed it
     assert not [e for e in unit.ev.items if e["ev"] == "error"]
 
 

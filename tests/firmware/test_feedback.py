@@ -37,8 +37,9 @@ def test_classes_cover_every_reason():
         check(feedback.reason_class(r) == feedback.UNREADABLE)
     for r in (6, 7, 8, 9, 17, 20):
         check(feedback.reason_class(r) == feedback.UNTRUSTED)
-    for r in (10, 11, 12, 13, 14, 15, 16, 19):
+    for r in (10, 11, 13, 14, 15, 16, 19):
         check(feedback.reason_class(r) == feedback.NOT_ADMITTED)
+    check(feedback.reason_class(12) == feedback.OTHER_AREA)
     check(feedback.reason_class(99) == feedback.UNTRUSTED)
     check(feedback.reason_class(-1) == feedback.UNTRUSTED)
 
@@ -66,6 +67,20 @@ def test_deny_patterns_beep_counts_and_no_relay():
         check(not [1 for t, nm, v in tl if nm == "green"])
         check(outs[1].v == 0 and outs[2].v == 0, "everything off at the end")
         check(not fb.busy())
+
+
+def test_other_area_is_its_own_signal_amber_and_one_short_beep():
+    fb, outs, log = rig()
+    tl, cls = run(fb, log, 12, 4000)  # WRONG_AREA
+    check(cls == feedback.OTHER_AREA)
+    check((0, "red", 1) in tl and (0, "green", 1) in tl, repr(tl))
+    check(beeps(tl) == 1)
+    on = [t for t, n, v in tl if n == "buzzer" and v == 1]
+    off = [t for t, n, v in tl if n == "buzzer" and v == 0]
+    check(off[0] - on[0] == 150, "a short beep, not the unreadable class's long one")
+    check(not [1 for t, nm, v in tl if nm == "relay"])
+    check(outs[0].v == 0 and outs[1].v == 0 and outs[2].v == 0, "everything off at the end")
+    check(not fb.busy())
 
 
 def test_long_beep_is_longer_than_short_beeps():

@@ -124,7 +124,8 @@ def _without_verification(fn):
 
 
 _FIELDS = ("area", "serial", "issued", "expires", "min_doses", "categories", "clock_policy",
-           "max_unsynced", "reuse_window", "tag_key", "revoked", "signer_pub", "signer_not_after")
+           "max_unsynced", "reuse_window", "tag_key", "revoked", "others", "signer_pub",
+           "signer_not_after")
 
 
 def _summary(tl):
@@ -145,9 +146,10 @@ def test_install_writes_cache_and_a_fresh_store_boots_from_it():
     st = _installed()
     check(st.source == "bundle" and st.serial == 5)
     check(_read(_PATH) == bytes.fromhex(g["bundle"]))
-    # header + base table + 3 keys (record + table) + revocations + hash
+    # header + base table + 3 keys (record + table) + revocations + other areas' kids + hash
     size = os.stat(_PATH + ".cache")[6]
-    check(size == 168 + 2880 + 3 * (52 + 2880) + len(st.trust.revoked) + 32)
+    check(len(st.trust.others) == 16)  # the golden list names two other areas' kids
+    check(size == 168 + 2880 + 3 * (52 + 2880) + len(st.trust.revoked) + 16 + 32)
     check(not _exists(_PATH + ".cache.tmp") and not _exists(_PATH + ".tmp"))
     want = _summary(st.trust)
     st = None
@@ -302,6 +304,7 @@ def test_power_cut_between_bundle_and_cache():
     check(trust_load(st, None) and st.source == "bundle" and st.serial == 5)
     st = _store()
     check(_without_verification(lambda: trust_load(st, None)) and st.serial == 5)
+    st = None  # a door holds one list: let this one go before the next install
     # cut before the bundle's rename: old bundle and cache, a partial tmp: old list
     _installed("bundle_older")
     _write(_PATH + ".tmp", bytes.fromhex(g["bundle"])[:200])

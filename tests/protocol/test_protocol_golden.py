@@ -28,6 +28,7 @@ SPEC = {
     "valid": Reason.OK, "valid_listed_areas": Reason.OK, "valid_clock_stale_flagged": Reason.OK,
     "valid_recovery": Reason.OK, "expired": Reason.EXPIRED, "not_yet_valid": Reason.NOT_YET_VALID,
     "other_area": Reason.WRONG_AREA, "revoked": Reason.REVOKED, "unknown_kid": Reason.UNKNOWN_KID,
+    "other_area_kid": Reason.WRONG_AREA,
     "key_outside_window": Reason.KEY_WINDOW, "iat_before_key_window": Reason.KEY_WINDOW,
     "too_few_doses": Reason.DOSES, "category_not_accepted": Reason.CATEGORY,
     "claims_malformed": Reason.CLAIMS, "tampered_payload": Reason.SIGNATURE,

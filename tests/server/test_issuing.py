@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import select
 
-from gerbang_protocol import Reason, check_qr, decode_claims, decode_qr, decode_sign1
+from gerbang_protocol import Reason, check_qr, decode_claims, decode_qr, decode_sign1, open_bundle
 from gerbang_server import db
 
 from .conftest import DAY, T0
@@ -27,10 +27,13 @@ def test_issue_passes_check_at_door(client, auth, area_ready, clock):
     bundle = client.get("/api/v1/areas/1/trustlist").data
     d = check_qr(out["qr"], bundle, area_ready["root_pub"], 1, clock.t)
     assert d.allow and d.kid.hex() == out["kid"]
-    # other area's door: that key is not in its list
+    # other area's door: that key is not among its keys, but its list names the kid as
+    # another area's (label 9): valid, but not here
     other = client.get("/api/v1/areas/2/trustlist").data
-    assert check_qr(out["qr"], other, area_ready["root_pub"], 2, clock.t).reason == \
-        Reason.UNKNOWN_KID
+    d = check_qr(out["qr"], other, area_ready["root_pub"], 2, clock.t)
+    assert d.reason == Reason.WRONG_AREA and d.kid.hex() == out["kid"] and not d.allow
+    assert open_bundle(other, area_ready["root_pub"], clock.t)[1].other_kids == \
+        [bytes.fromhex(out["kid"])]
 
 
 def test_issue_uses_newest_active_key(client, auth, area_ready, clock):
