@@ -16,12 +16,18 @@ Modes (set `proxy.mode` between syncs; `pass` forwards untouched):
 - `replay`: the answer the server gave to this device's previous good sync, again;
 - `other_device`: the server's answer with another device id, signed with the real signer
   (`signer` key: a misrouted answer that passes every check but the device id);
-- `old_list`: the server's answer with `old_bundle` in it, signed with the real signer (a
-  server restored from an old backup);
-- `truncated_bundle`: the server's answer with its bundle cut in half, signed with the real
-  signer (the signature is good, the list is not);
-- `inject_bundle`: the server's answer carrying `bundle` (e.g. a list too large for the
-  server to publish), signed with the real signer;
+- `old_list`: the server's answer naming `old_bundle`, signed with the real signer (a
+  server restored from an old backup), and that bundle served to the unit's GET;
+- `truncated_bundle`: the server's answer naming `bundle` cut in half, signed with the real
+  signer (the signature is good, the list is not), and the cut bundle served;
+- `inject_bundle`: the server's answer naming `bundle` (e.g. a list too large for the server
+  to publish), signed with the real signer, and that bundle served;
+- `cut_bundle_download`: the server's answer as it is, but the unit's GET of the bundle it
+  names is cut in the middle.
+
+A sync answer names a newer bundle (serial, size, SHA-256) and the unit fetches it with
+`GET /api/v1/areas/<id>/trustlist?serial=N` through the proxy: in the bundle modes the proxy
+answers that GET with the bundle its answer named; otherwise it forwards it.
 - `time_back`: the server's answer with its time `time_back` seconds in the past, signed with
   the real signer (a server whose clock jumped backwards).
 """
@@ -36,12 +42,12 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from gerbang_protocol import cbor
+from gerbang_protocol import BundleRef, cbor
 from gerbang_protocol.cose import decode_sign1, sign1
 
 MODES = ("pass", "slow", "status500", "status503", "cut_after_request", "cut_mid_answer",
          "forged", "replay", "other_device", "old_list", "truncated_bundle", "inject_bundle",
-         "time_back")
+         "time_back", "cut_bundle_download")
 _MAX = 1 << 20
 
 
@@ -116,6 +122,8 @@ class FaultProxy:
         self.other_device = "gb-other-0001"
         self.forger = Ed25519PrivateKey.generate()  # another server's key
         self.requests: list[Seen] = []
+        self.fetches: list[str] = []  # the paths of the units' GETs (bundle downloads)
+        self._serving: bytes | None = None  # the bundle the last rewritten answer named
         self._last_good: dict[str, bytes] = {}  # device -> the body of its last 200 answer
         self._lock = threading.Lock()
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -171,6 +179,11 @@ class FaultProxy:
             conn.settimeout(30)
             req = _read_http(conn, response=False)
             mode = self.mode
+            if req.head.startswith(b"GET "):
+                out = self._get(mode, req, conn)
+                if out is not None:
+                    conn.sendall(out)
+                return
             seen = Seen(*_who(req.body), mode)
             with self._lock:
                 self.requests.append(seen)
@@ -210,6 +223,25 @@ class FaultProxy:
             return None
         return _answer(200, self._rewrite(mode, resp.body))
 
+    def _get(self, mode: str, req: _Http, conn: socket.socket) -> bytes | None:
+        with self._lock:
+            self.fetches.append(req.head.split(b" ", 2)[1].decode("latin-1"))
+        served = self._serving
+        if served is not None and mode in ("old_list", "truncated_bundle", "inject_bundle"):
+            return _answer(200, served, "application/cbor")
+        resp = self._forward(req)
+        if mode == "cut_bundle_download" and resp.status == 200:
+            whole = _answer(200, resp.body, "application/cbor")
+            conn.sendall(whole[:len(whole) - len(resp.body) // 2])
+            return None
+        return _answer(resp.status, resp.body, resp.headers.get("content-type", ""))
+
+    def _name(self, m: dict, bundle: bytes) -> None:
+        """Make the answer m name bundle (serial above the unit's), served to the GET."""
+        serial = m[8][0] if 8 in m else 1 << 20
+        m[8] = BundleRef.of(serial, bundle).to_cbor()
+        self._serving = bundle
+
     def _rewrite(self, mode: str, body: bytes) -> bytes:
         m = cbor.loads(decode_sign1(body, _MAX).payload)
         key = self.signer
@@ -221,17 +253,17 @@ class FaultProxy:
         elif mode == "old_list":
             if self.old_bundle is None:
                 raise ValueError("old_list: set old_bundle first")
-            m[6] = self.old_bundle
+            self._name(m, self.old_bundle)
         elif mode == "inject_bundle":
             if self.bundle is None:
                 raise ValueError("inject_bundle: set bundle first")
-            m[6] = self.bundle
+            self._name(m, self.bundle)
         elif mode == "time_back":
             m[3] -= self.time_back
         elif mode == "truncated_bundle":
-            if 6 not in m:
-                raise ValueError("truncated_bundle: the server's answer carries no bundle")
-            m[6] = m[6][:len(m[6]) // 2]
+            if self.bundle is None:
+                raise ValueError("truncated_bundle: set bundle first (the list to cut)")
+            self._name(m, self.bundle[:len(self.bundle) // 2])
         if key is None:
             raise ValueError(mode + ": needs the signer key")
         return sign1(key, cbor.dumps(m))

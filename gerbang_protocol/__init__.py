@@ -16,6 +16,7 @@ from .keys import (
 from .qr import decode_qr, encode_qr
 from .record import RECORD_SIZE, ScanRecord, split_records
 from .sync import (
+    BundleRef,
     SyncRequest,
     SyncResponse,
     make_sync_request,
@@ -40,7 +41,8 @@ from .trustlist import (
 
 __all__ = [
     "RECORD_SIZE", "Certificate", "Checker", "Decision", "KeyCertificate", "Policy",
-    "ProtocolError", "Reason", "ScanRecord", "Sign1", "Status", "SyncRequest", "SyncResponse",
+    "BundleRef", "ProtocolError", "Reason", "ScanRecord", "Sign1", "Status", "SyncRequest",
+    "SyncResponse",
     "TrustList", "TrustedKey", "check_qr", "decode_claims", "decode_qr", "decode_sign1",
     "decode_trustlist", "encode_qr", "issue_cose", "issue_qr", "keys_by_kid", "kid_of",
     "load_private_key", "make_bundle", "make_keycert", "make_sync_request", "make_sync_response",

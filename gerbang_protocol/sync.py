@@ -1,5 +1,6 @@
 """The signed sync request and response (docs/PROTOCOL.md §6)."""
 
+import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -14,6 +15,7 @@ from .record import RECORD_SIZE, ScanRecord, check_records, split_records
 MAX_RECORDS = 500
 MAX_REQUEST = 64 * 1024
 MAX_RESPONSE = 64 * 1024
+MAX_BUNDLE = 40 * 1024  # as trustlist.MAX_BUNDLE: the largest bundle a door fetches
 U64 = 2**64 - 1
 R = Reason.CBOR
 
@@ -45,20 +47,38 @@ class SyncRequest:
 
 
 @dataclass(frozen=True)
+class BundleRef:
+    """A newer trust bundle, named in a sync answer and fetched by the door on its own
+    (GET /api/v1/areas/<area>/trustlist?serial=N, streamed to flash): the answer stays a few
+    hundred bytes whatever the list's size. The signed size and SHA-256 bind the download."""
+
+    serial: int
+    size: int
+    sha256: bytes
+
+    @classmethod
+    def of(cls, serial: int, bundle: bytes) -> "BundleRef":
+        return cls(serial, len(bundle), hashlib.sha256(bundle).digest())
+
+    def to_cbor(self) -> list:
+        return [self.serial, self.size, self.sha256]
+
+
+@dataclass(frozen=True)
 class SyncResponse:
     device_id: str
     acked_seq: int
     server_time: int
     nonce: bytes
     keycert: bytes
-    bundle: bytes | None = None
+    bundle: BundleRef | None = None
     config: dict[int, int] | None = None
 
     def to_cbor(self) -> dict:
         m: dict = {1: self.device_id, 2: self.acked_seq, 3: self.server_time, 4: self.nonce,
                    5: self.keycert}
         if self.bundle is not None:
-            m[6] = self.bundle
+            m[8] = self.bundle.to_cbor()
         if self.config:
             m[7] = dict(self.config)
         return m
@@ -106,13 +126,20 @@ def make_sync_response(signer: Ed25519PrivateKey, resp: SyncResponse) -> bytes:
 def open_sync_response(data: bytes, signer_pub: bytes) -> SyncResponse:
     msg, _ = verify_sign1(decode_sign1(data, MAX_RESPONSE), lambda kid: [signer_pub])
     m = cbor_map(cbor.loads(msg.payload), "sync response", R)
-    bundle = m.get(6)
     return SyncResponse(
         tstr(require(m, 1, "device_id", R), "device_id", R, 32),
         uint(require(m, 2, "acked_seq", R), "acked_seq", R),
         uint(require(m, 3, "server_time", R), "server_time", R),
         bstr(require(m, 4, "nonce", R), "nonce", R, size=16),
         bstr(require(m, 5, "keycert", R), "keycert", R, maximum=1024),
-        None if bundle is None else bstr(bundle, "bundle", R, maximum=MAX_RESPONSE),
+        _bundle_ref(m[8]) if 8 in m else None,
         _int_map(m[7], "config") if 7 in m else None,
     )
+
+
+def _bundle_ref(value: object) -> BundleRef:
+    if type(value) is not list or len(value) != 3:
+        raise ProtocolError(R, "bundle must be [serial, size, sha256]")
+    return BundleRef(uint(value[0], "bundle serial", R),
+                     uint(value[1], "bundle size", R, MAX_BUNDLE),
+                     bstr(value[2], "bundle sha256", R, size=32))

@@ -369,6 +369,11 @@ def list_signers(conn: Connection) -> list[dict[str, Any]]:
 
 # --- trust lists -----------------------------------------------------------------------------
 
+def get_trustlist(conn: Connection, area_id: int, serial: int) -> dict[str, Any] | None:
+    q = select(trustlists).where(trustlists.c.area_id == area_id, trustlists.c.serial == serial)
+    return row_dict(conn.execute(q).first())
+
+
 def latest_trustlist(conn: Connection, area_id: int) -> dict[str, Any] | None:
     """The area's current trust list row (highest serial): serial, issued, expires, bundle..."""
     q = (select(trustlists).where(trustlists.c.area_id == area_id)

@@ -29,7 +29,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from gerbang_protocol import device_config
+from gerbang_protocol import BundleRef, device_config
 from gerbang_protocol.record import record_fields
 
 from . import db
@@ -187,15 +187,17 @@ def finish(conn: Connection, device_id: str, **values: Any) -> None:
     counts.note_sync(conn, device_id, values)  # the dashboard's sync history
 
 
-def newer_bundle(conn: Connection, area_id: int, held: int) -> bytes | None:
-    """The area's current trust bundle when its serial is above ``held`` (the serial the
-    device holds), else None; the bundle bytes are read only when they are sent."""
+def newer_bundle(conn: Connection, area_id: int, held: int) -> BundleRef | None:
+    """A reference to the area's current trust bundle (serial, size, SHA-256) when its serial
+    is above ``held`` (the serial the device holds), else None: the door fetches the bundle
+    itself (GET .../trustlist?serial=N); the bytes are read only when it is due."""
     t = db.trustlists.c
     row = conn.execute(select(t.id, t.serial).where(t.area_id == area_id)
                        .order_by(t.serial.desc()).limit(1)).first()
     if row is None or row.serial <= held:
         return None
-    return bytes(conn.execute(select(t.bundle).where(t.id == row.id)).scalar_one())
+    return BundleRef.of(row.serial,
+                        bytes(conn.execute(select(t.bundle).where(t.id == row.id)).scalar_one()))
 
 
 def refusal(conn: Connection, device_id: str) -> dict[str, Any] | None:

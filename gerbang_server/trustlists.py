@@ -29,13 +29,15 @@ from .errors import ApiError
 bp = Blueprint("trustlists", __name__, url_prefix="/api/v1/areas")
 log = logging.getLogger("gerbang.trustlists")
 
-# The most revoked ids a published list may hold: the largest list a door takes through its
-# sync boot at the ESP32's 112 KiB heap, measured on the current firmware (docs/SYNC.md "Large
-# trust lists": 96 ids (1.1 KB bundle) passed every time, 128 failed with MemoryError in the
-# sync boot), less room for the two extra keys of a rotation overlap. Raise it with the
-# firmware's measured figure. A revocation beyond it is refused (trustlist_full) rather than
-# stored unpublished: a list the doors cannot take is no list.
-MAX_PUBLISHED_REVOKED = min(64, MAX_REVOKED)
+# The most revoked ids a published list may hold: the largest list a door takes end to end at
+# the ESP32's 112 KiB heap (a sync answer names it, the sync boot streams it to flash, the next
+# boot installs it, the running app decides with it), with three issuer keys (a rotation
+# overlap), measured on the current firmware on both interpreters (docs/SYNC.md "Large trust
+# lists": 500 ids passed, 750 failed on the 64-bit port, where the app's heap binds; the 32-bit
+# one took 2,500). Raise it with the firmware's measured figure. A revocation beyond it is
+# refused (trustlist_full) rather than stored unpublished: a list the doors cannot take is no
+# list.
+MAX_PUBLISHED_REVOKED = min(500, MAX_REVOKED)
 
 MEDIA_TYPE = "application/cbor"
 
@@ -180,6 +182,17 @@ def summary(row: dict[str, Any] | None) -> dict[str, Any] | None:
 
 @bp.get("/<id:area_id>/trustlist")
 def get_trustlist(area_id: int) -> Response:
+    """The area's current list (refreshed when due), or with ``?serial=N`` that stored serial
+    (what a sync answer named: the door fetches exactly that one, docs/SYNC.md)."""
+    serial = request.args.get("serial")
+    if serial is not None:
+        if not serial.isdigit() or len(serial) > 10:
+            raise ApiError(400, "bad_field", "serial must be a whole number")
+        with db.begin() as conn:
+            row = db.get_trustlist(conn, area_id, int(serial))
+        if row is None:
+            raise ApiError(404, "unknown_serial", f"area {area_id} has no list {serial}")
+        return _serve(row)
     try:
         row = refresh(area_id)
     except ApiError as e:  # over the door's limit: the last list the doors can take (logged)
@@ -187,6 +200,10 @@ def get_trustlist(area_id: int) -> Response:
             row = db.latest_trustlist(conn, area_id)
         if e.code != "trustlist_full" or row is None:
             raise
+    return _serve(row)
+
+
+def _serve(row: dict[str, Any]) -> Response:
     etag = row["etag"]
     headers = {"ETag": f'"{etag}"', "Cache-Control": "no-cache",
                "X-Gerbang-Serial": str(row["serial"]),

@@ -18,7 +18,9 @@ idempotently.
 
 Pure core: the board (RTC memory, clock, network, events, watchdog, reset) is passed in; HTTP is
 a plain HTTP/1.0 POST over `socket` (`tls` for https) imported only here, in the sync boot. Its
-`post` argument can be replaced (tests, another transport).
+`post` argument can be replaced (tests, another transport). A newer trust list is not in the
+answer: the answer names it (serial, size, SHA-256, signed) and the door fetches it with a GET,
+streamed to flash in 512-byte pieces, so the sync boot's heap does not grow with the list.
 """
 
 import gc
@@ -49,6 +51,16 @@ def http_post(url, body, timeout_ms, max_len):
     -> (status, body bytes). At most max_len bytes are accepted; every socket call is bounded
     by timeout_ms. https: TLS for confidentiality only (no CA store on the unit); the answer's
     authenticity comes from its signature under the pinned root."""
+    return _http(url, body, timeout_ms, max_len, None)
+
+
+def http_get(url, timeout_ms, max_len, sink):
+    """GET url, the body handed to sink(chunk) piece by piece (never whole in RAM).
+    -> bytes received; raises OSError unless the answer is 200 with at most max_len bytes."""
+    return _http(url, None, timeout_ms, max_len, sink)[1]
+
+
+def _http(url, body, timeout_ms, max_len, sink):
     import socket
 
     proto, _, host, path = url.split("/", 3)
@@ -67,10 +79,14 @@ def http_post(url, body, timeout_ms, max_len):
             ctx = tls.SSLContext(tls.PROTOCOL_TLS_CLIENT)
             ctx.verify_mode = tls.CERT_NONE
             s = ctx.wrap_socket(s, server_hostname=host)
-        s.write(("POST /%s HTTP/1.0\r\nHost: %s\r\nContent-Type: application/cose\r\n"
-                 "Content-Length: %d\r\nConnection: close\r\n\r\n" % (path, host, len(body)))
-                .encode())
-        s.write(body)
+        if body is None:
+            s.write(("GET /%s HTTP/1.0\r\nHost: %s\r\nConnection: close\r\n\r\n"
+                     % (path, host)).encode())
+        else:
+            s.write(("POST /%s HTTP/1.0\r\nHost: %s\r\nContent-Type: application/cose\r\n"
+                     "Content-Length: %d\r\nConnection: close\r\n\r\n" % (path, host, len(body)))
+                    .encode())
+            s.write(body)
         line = s.readline()
         status = int(line.split(None, 2)[1])
         n = -1
@@ -80,19 +96,53 @@ def http_post(url, body, timeout_ms, max_len):
                 break
             if line[:15].lower() == b"content-length:":
                 n = int(line[15:])
+        if sink is not None and status != 200:
+            raise OSError("server answered %d to GET /%s" % (status, path))
         if n < 0 or n > max_len:
             raise ValueError("answer length %d" % n)
-        out = bytearray(n)
+        out = bytearray(n if sink is None else min(n, 512))
         mv = memoryview(out)
         got = 0
         while got < n:
-            k = s.readinto(mv[got:])
+            k = s.readinto(mv[got:] if sink is None else mv[:min(n - got, len(out))])
             if not k:
                 raise OSError("answer cut short")
+            if sink is not None:
+                sink(mv[:k])
             got += k
-        return status, out
+        return status, (out if sink is None else got)
     finally:
         s.close()
+
+
+def fetch_bundle(cfg, store, ref, get=http_get):
+    """Download the bundle a verified answer named, ref = (serial, size, sha256), to
+    store.pending (via a temporary file), checked against the signed size and SHA-256 before
+    it is renamed into place. The next boot installs it (full verification)."""
+    import hashlib
+
+    serial, size, digest = ref
+    url = "%s/api/v1/areas/%d/trustlist?serial=%d" % (cfg["server"], cfg["area"], serial)
+    h = hashlib.sha256()
+    tmp = store.pending + ".tmp"
+    try:
+        with open(tmp, "wb") as f:
+            def sink(chunk):
+                h.update(chunk)
+                f.write(chunk)
+
+            got = get(url, cfg.get("sync_http_ms", _HTTP_MS), size, sink)
+        if got != size or h.digest() != digest:
+            raise ValueError("bundle %d: %d of %d bytes, or not the one the answer named"
+                             % (serial, got, size))
+    except Exception:
+        try:  # a part is never left on the flash
+            os.remove(tmp)
+        except OSError:
+            pass
+        raise
+    os.rename(tmp, store.pending)
+    return size
 
 
 def apply_config(m, path=OVERRIDE):
@@ -259,11 +309,17 @@ def _exchange(cfg, board, post, ev, counter, fails):
             ev["cfg"] |= k
         except OSError:
             ev["cfg"] = -1  # flash full or failing: the stored override stays as it was
-        if r.bundle is not None and not ev["bundle"]:
-            store.stage(r.bundle)  # installed (and verified) by the next boot
-            ev["bundle"] = len(r.bundle)
+        ref = r.bundle
         r = None
         gc.collect()
+        if ref is not None and not ev["bundle"]:
+            board.wdt.feed()
+            try:  # streamed to flash; installed (and verified) by the next boot
+                ev["bundle"] = fetch_bundle(cfg, store, ref)
+            except Exception as e:  # noqa: BLE001 - the records are home; the next sync
+                ev["bundle_err"] = repr(e)  # names the list again
+            board.wdt.feed()
+            gc.collect()
         if n and first + n - 1 > log.cursor:
             break  # the server did not take the whole batch (a gap): try again next sync
 

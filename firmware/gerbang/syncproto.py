@@ -8,6 +8,7 @@ from gerbang.reasons import CBOR, SIGNATURE, Reject
 from gerbang.truststore import drop
 
 MAX_RESPONSE = const(65536)
+MAX_BUNDLE = const(40960)  # as gerbang.trustverify's: the largest bundle fetched
 _U32 = const(0xFFFFFFFF)
 _BYTES = (bytes, memoryview)
 
@@ -27,6 +28,7 @@ def build_request(seed, kid, device_id, counter, nonce, device_time, first_seq, 
 
 class Response:
     __slots__ = ("device_id", "acked_seq", "server_time", "bundle", "config", "signer_pub")
+    # bundle: None, or (serial, size, sha256) of a newer trust bundle the door fetches itself
 
 
 def _uint(v, what, maximum=_U32):
@@ -45,8 +47,9 @@ def open_response(data, root_pub, nonce, device_id=None, now=None):
     """Verify and decode a sync response. Raises Reject: CBOR/COSE (malformed), NO_TRUST (key
     certificate not from the pinned root, wrong role, outside validity when now is given),
     SIGNATURE (not signed by the certified key, or the nonce/device is not ours: a replayed
-    or misdirected response). Returns a Response; bundle is None or the new trust bundle bytes
-    for gerbang.trustinstall.install, config None or {1: sync_interval, 2: relay_ms, 3: debounce_ms}."""
+    or misdirected response). Returns a Response; bundle is None or (serial, size, sha256)
+    of a newer trust bundle to fetch (gerbang.sync), config None or
+    {1: sync_interval, 2: relay_ms, 3: debounce_ms}."""
     if len(data) > MAX_RESPONSE:
         raise Reject(CBOR, "response too large")
     # Views into data, never copies: an answer with a bundle of thousands of revocations is
@@ -85,9 +88,13 @@ def open_response(data, root_pub, nonce, device_id=None, now=None):
         raise Reject(SIGNATURE, "nonce does not match the request (replayed response)")
     r.acked_seq = _uint(_field(m, 2, "acked_seq"), "acked_seq")
     r.server_time = _uint(_field(m, 3, "server_time"), "server_time")
-    r.bundle = m.get(6)
-    if r.bundle is not None and not isinstance(r.bundle, _BYTES):
-        raise Reject(CBOR, "bundle must be a byte string")  # a view into data when there is one
+    r.bundle = m.get(8)
+    if r.bundle is not None:
+        b = r.bundle
+        if type(b) is not list or len(b) != 3 or not isinstance(b[2], _BYTES) or len(b[2]) != 32:
+            raise Reject(CBOR, "bundle must be [serial, size, sha256]")
+        r.bundle = (_uint(b[0], "bundle serial"), _uint(b[1], "bundle size", MAX_BUNDLE),
+                    bytes(b[2]))
     r.config = m.get(7)
     if r.config is not None:
         if type(r.config) is not dict:

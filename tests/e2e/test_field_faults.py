@@ -165,10 +165,10 @@ def test_connection_cut_after_the_request(field, proxy):
     f.check(cursor_before=2)
 
 
-def test_connection_cut_mid_answer_with_a_bundle(field, lab):
+def test_connection_cut_mid_answer_naming_a_bundle(field, lab):
     f = field(5)
     held = _held_serial(f.unit)
-    lab.revoke(f.certs[1]["cti"])  # the answer carries a new list: the cut falls inside it
+    lab.revoke(f.certs[1]["cti"])  # the answer names a new list: cut, nothing is fetched
     s = f.fault("cut_mid_answer")
     assert not s["ok"] and s["bundle"] == 0, s
     assert _held_serial(f.unit) == held
@@ -176,6 +176,26 @@ def test_connection_cut_mid_answer_with_a_bundle(field, lab):
     f.check(cursor_before=2)
     assert f.last_sync["bundle"] > 0  # the good sync brought the list after all (installed
     # by the boot after the sync boot, before the scan path was back)
+    assert f.unit.scan(f.certs[1]["qr"])["reason"] == REVOKED
+    f.scans += 1
+
+
+def test_bundle_download_cut_midway(field, lab, proxy):
+    # the answer is good (records acked, time set); the GET of the list it names is cut: the
+    # part is never staged, the held list stays, and the next good sync fetches it again
+    f = field(11)
+    held = _held_serial(f.unit)
+    lab.revoke(f.certs[1]["cti"])
+    s = f.fault("cut_bundle_download")
+    assert s["ok"] and s["bundle"] == 0 and s.get("bundle_err"), s
+    assert proxy.fetches and "?serial=" in proxy.fetches[-1]
+    assert _held_serial(f.unit) == held
+    assert _flash_file(_image(f.unit), "trust.bin.new") is None
+    assert _flash_file(_image(f.unit), "trust.bin.new.tmp") is None  # the part is gone
+    assert f.unit.scan(f.certs[1]["qr"])["allow"]  # still the old list
+    f.scans += 1
+    f.check()
+    assert f.last_sync["bundle"] > 0 and _held_serial(f.unit) == held + 1
     assert f.unit.scan(f.certs[1]["qr"])["reason"] == REVOKED
     f.scans += 1
 
@@ -220,12 +240,13 @@ def test_trust_list_older_than_the_units(field, lab, proxy):
     f.check()
 
 
-def test_truncated_bundle(field, lab):
+def test_truncated_bundle(field, lab, proxy):
     # a good signature over a bundle cut in half: staged, refused by the install, and the next
     # good sync brings the list again
     f = field(10)
     held = _held_serial(f.unit)
     lab.revoke(f.certs[1]["cti"])
+    proxy.bundle = lab.bundle(10)  # the new list: the proxy names and serves it cut in half
     s = f.fault("truncated_bundle")
     assert s["ok"] and s["bundle"] > 0, s
     assert _held_serial(f.unit) == held

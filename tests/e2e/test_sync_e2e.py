@@ -289,7 +289,7 @@ def test_a_certificate_of_another_area_is_wrong_area_with_its_own_signal(lab_man
 
 # Free heap the sync boot leaves at its peak at the ESP32's 112K, per interpreter
 # (docs/FIRMWARE_CORE.md "Two interpreters"; `make bench` sync part measures it): it must
-# sync in 112K minus this, with a trust bundle in the answer.
+# sync in 112K minus this, with a trust bundle named in the answer and fetched.
 SYNC_MARGIN_KIB = {"unix64": 4, "unix32": 16}
 
 
@@ -299,7 +299,7 @@ def test_sync_boot_keeps_its_heap_margin(lab_manual, interp):
     certs = [lab.issue(area) for _ in range(2)]
     unit = lab.add_unit("gb-02-0001", area)
     serial = [e for e in unit.ev.items if e["ev"] == "trust"][-1]["serial"]
-    lab.revoke(certs[1]["cti"])  # the answer carries the new list's bundle
+    lab.revoke(certs[1]["cti"])  # the answer names the new list; the unit fetches it
     assert unit.scan(certs[0]["qr"])["allow"]
     heap = 112 - SYNC_MARGIN_KIB[interp.name]
     s = sync_once(unit, f"{heap}K")

@@ -56,7 +56,11 @@ def test_golden_response_verifies():
     check(r.acked_seq == int(g["resp"]["acked_seq"]))
     check(r.server_time == int(g["resp"]["server_time"]))
     check(r.signer_pub == bytes.fromhex(g["signer"]))  # the trust-list signer answers syncs
-    check(r.bundle == bytes.fromhex(g["bundle"]))
+    # the answer names the bundle (serial, size, SHA-256); the door fetches it (gerbang.sync)
+    import hashlib
+
+    b = bytes.fromhex(g["bundle"])
+    check(r.bundle == (5, len(b), hashlib.sha256(b).digest()))
     check(r.config == {1: 900, 2: 3000})
 
 

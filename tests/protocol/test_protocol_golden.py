@@ -8,6 +8,7 @@ import cbor2
 import pytest
 
 from gerbang_protocol import (
+    BundleRef,
     Reason,
     ScanRecord,
     check_qr,
@@ -89,7 +90,7 @@ def test_sync_exchange_round_trips() -> None:
     assert [r.seq for r in req.scan_records()] == [1, 2, 3]
     assert req.scan_records()[1].reason == Reason.EXPIRED
     resp = open_sync_response(bytes.fromhex(rs["cose"]), bytes.fromhex(rs["signer_pub"]))
-    assert resp.acked_seq == 3 and resp.nonce == req.nonce and resp.bundle == BUNDLE
+    assert resp.acked_seq == 3 and resp.nonce == req.nonce and resp.bundle == BundleRef.of(5, BUNDLE)
     assert ScanRecord.unpack(req.records[:32]).pack() == req.records[:32]
 
 

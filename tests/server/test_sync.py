@@ -3,6 +3,7 @@ the real PostgreSQL (the ``app`` fixture of conftest.py is parametrized over bot
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import cbor2
@@ -10,6 +11,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from gerbang_protocol import (
+    BundleRef,
     ScanRecord,
     SyncRequest,
     make_sync_request,
@@ -119,7 +121,10 @@ def test_sync_stores_records_and_answers_signed(app, door, area_ready, clock, cl
     assert r.server_time == clock.t
     assert r.nonce == b"\x07" * 16
     assert r.keycert == area_ready["keycert"]
-    assert r.bundle == area_ready["bundle"]  # the door held serial 0
+    # the door held serial 0: the answer names the current bundle, which the door fetches
+    assert r.bundle == BundleRef.of(area_ready["serial"], area_ready["bundle"])
+    got = client.get(f"/api/v1/areas/1/trustlist?serial={r.bundle.serial}")
+    assert got.status_code == 200 and hashlib.sha256(got.data).digest() == r.bundle.sha256
     assert r.config is None
     expect_rows(app, 1, 10)
     dev = client.get("/api/v1/admin/devices/door-1", headers=auth).get_json()
@@ -142,7 +147,17 @@ def test_bundle_only_when_server_serial_is_higher(door, area_ready):
     serial = area_ready["serial"]
     assert ok(door.sync(trust_serial=serial), area_ready).bundle is None
     assert ok(door.sync(trust_serial=serial + 5), area_ready).bundle is None
-    assert ok(door.sync(trust_serial=serial - 1), area_ready).bundle == area_ready["bundle"]
+    ref = ok(door.sync(trust_serial=serial - 1), area_ready).bundle
+    assert ref == BundleRef.of(serial, area_ready["bundle"]) and ref.size == len(area_ready["bundle"])
+
+
+def test_trustlist_by_serial_serves_that_list_or_says_why_not(client, area_ready):
+    serial = area_ready["serial"]
+    r = client.get(f"/api/v1/areas/1/trustlist?serial={serial}")
+    assert r.status_code == 200 and r.data == area_ready["bundle"]
+    for bad, code in (("x", 400), ("-1", 400), ("1" * 11, 400), (str(serial + 1), 404)):
+        r = client.get(f"/api/v1/areas/1/trustlist?serial={bad}")
+        assert r.status_code == code and r.get_json()["error"] in ("bad_field", "unknown_serial"), bad
 
 
 def test_config_from_the_device_row(door, area_ready, client, auth):
