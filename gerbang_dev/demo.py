@@ -369,7 +369,7 @@ LEGEND = {
     "UNREADABLE": "red light, one long beep",
     "UNTRUSTED": "red light, three short beeps",
     "NOT_ADMITTED": "red light, two beeps",
-    "OTHER_AREA": "amber light (red and green), one short beep: valid, but for another area",
+    "OTHER_AREA": "amber light (red + green), one short beep",
 }
 CLASS_OF = {**{n: "UNREADABLE" for n in ("PREFIX", "BASE45", "INFLATE", "CBOR", "COSE",
                                          "TOO_LONG")},
@@ -580,7 +580,7 @@ class Day:
         lines += ["", "What the door did (its lights, buzzer and door relay):"]
         for cls, text in LEGEND.items():
             seen = sorted({s.got for s in self.scans if CLASS_OF.get(s.got) == cls})
-            lines.append(f"  {text:<44} {', '.join(seen) or '-'}")
+            lines.append(f"  {text:<44} {', '.join(seen) or '-'}".rstrip())
         bad = self.failures()
         n = len(self.scans)
         lines.append("")
