@@ -134,7 +134,7 @@ class EventLog:
             data = f.read()
         end = data.rfind(b"\n") + 1
         self.pos += end
-        new = [json.loads(line) for line in data[:end].splitlines() if line]
+        new = [e for line in data[:end].splitlines() if line for e in _events(line)]
         self.items.extend(new)
         return new
 
@@ -147,6 +147,28 @@ class EventLog:
             if time.time() > end:
                 return None
             time.sleep(0.002)
+
+
+def _events(line: bytes) -> list[dict]:
+    """The events on one line of events.jsonl: normally one; a board killed in the middle of a
+    write (older firmware wrote the newline separately) leaves a torn object with the next
+    boot's event after it on the same line: the whole objects are kept, the torn part dropped."""
+    text = line.decode(errors="replace")
+    dec = json.JSONDecoder()
+    out: list[dict] = []
+    i = 0
+    while i < len(text):
+        try:
+            e, i = dec.raw_decode(text, i)
+        except json.JSONDecodeError:
+            j = text.find("{", i + 1)
+            if j < 0:
+                break
+            i = j
+            continue
+        if isinstance(e, dict):
+            out.append(e)
+    return out
 
 
 def _march_file(dst: str) -> str:

@@ -87,8 +87,7 @@ class Events:
         fields["ms"] = time.ticks_ms()
         fields["us"] = time.ticks_us()
         fields["ns"] = time.time_ns()  # host wall clock: comparable with the host tools
-        self._f.write(json.dumps(fields))
-        self._f.write("\n")
+        self._f.write(json.dumps(fields) + "\n")  # one write: a reset between two split a line
         self._f.flush()
 
 
