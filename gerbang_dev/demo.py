@@ -580,7 +580,7 @@ class Day:
         lines += ["", "What the door did (its lights, buzzer and door relay):"]
         for cls, text in LEGEND.items():
             seen = sorted({s.got for s in self.scans if CLASS_OF.get(s.got) == cls})
-            lines.append(f"  {text:<44} {', '.join(seen) or '-'}".rstrip())
+            lines.append(f"  {text:<44} {', '.join(seen) or '-'}")
         bad = self.failures()
         n = len(self.scans)
         lines.append("")

@@ -11,11 +11,11 @@ from .cose import decode_sign1, sign1, verify_sign1
 from .errors import ProtocolError, Reason
 from .fields import bstr, cbor_map, require, tstr, uint
 from .record import RECORD_SIZE, ScanRecord, check_records, split_records
+from .trustlist import MAX_BUNDLE
 
 MAX_RECORDS = 500
 MAX_REQUEST = 64 * 1024
 MAX_RESPONSE = 64 * 1024
-MAX_BUNDLE = 40 * 1024  # as trustlist.MAX_BUNDLE: the largest bundle a door fetches
 U64 = 2**64 - 1
 R = Reason.CBOR
 

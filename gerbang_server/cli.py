@@ -151,7 +151,7 @@ def register(app: Flask) -> None:
         except ApiError as e:
             _fail(e.message)
         click.echo(f"area {area}: key {key_id} active")
-        _resign(area, keys_changed=True)
+        _resign(area)
 
     @app.cli.command("revoke-key")
     @click.argument("key_id", type=int)
@@ -166,7 +166,7 @@ def register(app: Flask) -> None:
         except ApiError as e:
             _fail(e.message)
         click.echo(f"key {key_id} ({row['kid'].hex()}) revoked")
-        _resign(row["area_id"], keys_changed=True)
+        _resign(row["area_id"])
 
     @app.cli.command("revoke-cert")
     @click.argument("cti")
@@ -215,9 +215,9 @@ def register(app: Flask) -> None:
         click.echo(json.dumps(out) if as_json else out["qr"])
 
 
-def _resign(area_id: int, quiet: bool = False, keys_changed: bool = False) -> None:
+def _resign(area_id: int, quiet: bool = False) -> None:
     try:
-        row = (trustlists.refresh_after_key_change if keys_changed else trustlists.refresh)(area_id)
+        row = trustlists.publish(area_id)
         if not quiet:
             click.echo(f"area {area_id}: trust list serial {row['serial']}")
     except ApiError as e:

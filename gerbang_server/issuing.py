@@ -69,7 +69,7 @@ def issue(area_id: int, category: int, doses: int = 0, areas: list[int] | None =
                               iat=t, exp=exp, category=category)
     if created:  # a first key was made: publish it (doors only accept listed keys; the
         try:       # other areas' lists name it)
-            trustlists.refresh_after_key_change(area_id, t=t)
+            trustlists.publish(area_id, t=t)
         except ApiError as e:
             if e.code not in ("no_signer", "no_kek"):
                 raise

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
@@ -34,9 +35,9 @@ log = logging.getLogger("gerbang.trustlists")
 # boot installs it, the running app decides with it), with three issuer keys (a rotation
 # overlap), measured on the current firmware on both interpreters (docs/SYNC.md "Large trust
 # lists": 500 ids passed, 750 failed on the 64-bit port, where the app's heap binds; the 32-bit
-# one took 2,500), less a margin: heap layouts shift with paths and code size. Raise it with the firmware's measured figure. A revocation beyond it is
-# refused (trustlist_full) rather than stored unpublished: a list the doors cannot take is no
-# list.
+# one took 2,500), less a margin: heap layouts shift with paths and code size. Raise it with
+# the firmware's measured figure. A revocation beyond it is refused (trustlist_full) rather
+# than stored unpublished: a list the doors cannot take is no list.
 MAX_PUBLISHED_REVOKED = min(400, MAX_REVOKED)
 
 MEDIA_TYPE = "application/cbor"
@@ -153,11 +154,12 @@ def area_ids() -> list[int]:
         return [a["id"] for a in db.list_areas(conn)]
 
 
-def refresh_after_key_change(area_id: int, t: int | None = None) -> dict[str, Any]:
-    """After an area's keys changed: its own list now (errors raised), then every other
-    area's, whose lists name its kids (docs/PROTOCOL.md §4 label 9), so their doors tell its
-    certificates from an unknown signer from their next sync on (errors there are logged:
-    those doors keep their list, the jobs pass tries again)."""
+def publish(area_id: int, t: int | None = None) -> dict[str, Any]:
+    """After an admin change in an area: its own list now (errors raised), then every other
+    area's that the change made due — their lists name its kids (docs/PROTOCOL.md §4 label 9),
+    so a key change reaches their doors at their next sync; an area whose content did not
+    change costs one read (refresh's fast path). Errors there are logged: those doors keep
+    their list, the jobs pass tries again."""
     row = refresh(area_id, t=t)
     for other in area_ids():
         if other != area_id:
@@ -186,7 +188,7 @@ def get_trustlist(area_id: int) -> Response:
     (what a sync answer named: the door fetches exactly that one, docs/SYNC.md)."""
     serial = request.args.get("serial")
     if serial is not None:
-        if not serial.isdigit() or len(serial) > 10:
+        if not re.fullmatch(r"[0-9]{1,10}", serial):  # not str.isdigit: "²" is a digit
             raise ApiError(400, "bad_field", "serial must be a whole number")
         with db.begin() as conn:
             row = db.get_trustlist(conn, area_id, int(serial))

@@ -30,7 +30,7 @@ def rotate_key(area_id: int) -> tuple[Response, int]:
         require_area(conn, area_id)
         key_id = keys.rotate_now(conn, area_id, t)
         auth.note(area=area_id, key=key_id)
-    tl = refresh_or_note(area_id, keys_changed=True)
+    tl = refresh_or_note(area_id)
     with db.begin() as conn:
         key = next(k for k in keys.all_keys_json(conn, area_id, t) if k["id"] == key_id)
     return jsonify({"key": key, "trustlist": tl}), 201
@@ -44,7 +44,7 @@ def revoke_key(key_id: int) -> Response:
     with db.begin() as conn:
         row = keys.revoke_key(conn, key_id, t, reason)
         auth.note(key=key_id, area=row["area_id"], reason=reason)
-    tl = refresh_or_note(row["area_id"], keys_changed=True)
+    tl = refresh_or_note(row["area_id"])
     return jsonify({"key": keys.key_json(row, t), "trustlist": tl})
 
 

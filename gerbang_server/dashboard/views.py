@@ -291,7 +291,7 @@ def rotate(area_id: int) -> Any:
         key_id = keys.rotate_now(conn, area_id, tnow)
         db.audit(conn, tnow, _actor(), "key.rotate", f"area {area_id}", None,
                  {"key": key_id, "via": "dashboard"})
-    _resign(area_id, keys_changed=True)
+    _resign(area_id)
     flash(t("done_rotate", area=a["name"], key=key_id))
     return redirect(url_for("dashboard.keys_page"))
 
@@ -316,7 +316,7 @@ def revoke_key(key_id: int) -> Any:
         keys.revoke_key(conn, key_id, tnow, reason)
         db.audit(conn, tnow, _actor(), "key.revoke", str(key_id), None,
                  {"reason": reason, "area": row["area_id"], "via": "dashboard"})
-    _resign(row["area_id"], keys_changed=True)
+    _resign(row["area_id"])
     flash(t("done_revoke_key", key=key_id))
     return redirect(url_for("dashboard.keys_page"))
 
@@ -352,11 +352,11 @@ def revoke_cert() -> Any:
     return redirect(url_for("dashboard.keys_page"))
 
 
-def _resign(area_id: int, keys_changed: bool = False) -> None:
-    """Publish the change in a new trust list now (after a key change every area's: their
-    lists name its kids); without a signer it waits (said so)."""
+def _resign(area_id: int) -> None:
+    """Publish the change in a new trust list now (and the other areas' it made due:
+    trustlists.publish); without a signer it waits (said so)."""
     try:
-        (trustlists.refresh_after_key_change if keys_changed else trustlists.refresh)(area_id)
+        trustlists.publish(area_id)
     except ApiError as e:
         if e.code not in ("no_signer", "no_kek"):
             raise

@@ -155,7 +155,8 @@ def test_trustlist_by_serial_serves_that_list_or_says_why_not(client, area_ready
     serial = area_ready["serial"]
     r = client.get(f"/api/v1/areas/1/trustlist?serial={serial}")
     assert r.status_code == 200 and r.data == area_ready["bundle"]
-    for bad, code in (("x", 400), ("-1", 400), ("1" * 11, 400), (str(serial + 1), 404)):
+    for bad, code in (("x", 400), ("-1", 400), ("1" * 11, 400), ("\u00b2", 400),
+                      (str(serial + 1), 404)):
         r = client.get(f"/api/v1/areas/1/trustlist?serial={bad}")
         assert r.status_code == code and r.get_json()["error"] in ("bad_field", "unknown_serial"), bad
 
