@@ -165,6 +165,10 @@ add({
     "sync.ok": ("sinkron berhasil: {sent} rekaman terkirim, diakui s.d. #{acked}, daftar kunci baru {bundle}, "
                 "konfigurasi {cfg}, {ms} ms",
                 "sync ok: {sent} records sent, acked up to #{acked}, new trust list {bundle}, config {cfg}, {ms} ms"),
+    "sync.bundle_err": ("daftar kunci baru belum terunduh ({err}); unit mencobanya lagi pada sinkron "
+                        "berikutnya, daftar lama tetap dipakai",
+                        "the new trust list was not downloaded ({err}); the unit tries again at its "
+                        "next sync and keeps using the old list"),
     "sync.failed": ("sinkron gagal: {err}; periksa WiFi, alamat server di unit.json dan pendaftaran unit",
                     "sync failed: {err}; check WiFi, the server address in unit.json and the unit's registration"),
     "yes": ("ya", "yes"), "no": ("tidak", "no"),
@@ -467,6 +471,8 @@ def sync_now(port: str, mpremote: str | None, no_reset: bool) -> int:
     click.echo(t("sync.ok", sent=e.get("sent"), acked=e.get("acked"),
                  bundle=t("yes") if e.get("bundle") else t("no"),
                  cfg=t("cfg.changed") if e.get("cfg") else t("cfg.same"), ms=e.get("took_ms")))
+    if e.get("bundle_err"):  # the records are home; only the list's download failed
+        click.echo(t("sync.bundle_err", err=e["bundle_err"]), err=True)
     return 0
 
 
