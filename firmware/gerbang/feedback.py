@@ -3,8 +3,8 @@
 Classes (docs/PROTOCOL.md §7): OK -> green + relay pulse; unreadable (1-5, 18) -> red, one long
 beep; untrusted (6-9, 17, 20) -> red, three short beeps; valid but not admitted (10-16, 19) ->
 red, two beeps, except WRONG_AREA (12: valid, but for another area's doors) -> red and green
-together (amber), one short beep. start() switches the outputs at once and plans the rest;
-update(now_ms) does the due steps, so the scan loop never sleeps for a beep. The patterns are built once, so a scan
+together (amber), one short beep. start() switches the outputs at once and plans the rest; update(now_ms) does
+the due steps, so the scan loop never sleeps for a beep. The patterns are built once, so a scan
 allocates nothing here. The relay has its own deadline: a red pattern that starts while the
 door is open does not cut the open pulse short.
 

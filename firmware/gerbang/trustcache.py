@@ -25,8 +25,8 @@ from gerbang.truststore import Key, TrustList
 # Layout (little-endian): header, the base point's table, per key a record and its table,
 # the revocation hashes (8 bytes each, sorted), the other areas' kids (8 bytes each, sorted),
 # SHA-256 of all of the above.
-# header: magic, version, number of other areas' kids, 2 pad, root pub, bundle SHA-256,
-# signer pub, area, serial, issued, expires, keycert not_before, not_after, min_doses, categories, clock_policy, max_unsynced,
+# header: magic, version, number of other areas' kids, 2 pad, root pub, bundle SHA-256, signer pub, area, serial, issued,
+# expires, keycert not_before, not_after, min_doses, categories, clock_policy, max_unsynced,
 # reuse_window, tag_key, number of keys, number of revocations.
 # key record: kid, pub, accept_from, accept_until, area.
 MAGIC = b"GBC1"

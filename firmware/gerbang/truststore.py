@@ -92,6 +92,7 @@ class TrustList:
         return self.issued <= now < self.expires
 
 
+
 class TrustStore:
     """The trust list of one door (area), stored at `path` (cache `path.cache`, staged bundle
     `path.new`). `trust` is the TrustList or None; `error` says why there is none; `source`

@@ -108,9 +108,11 @@ def _keycert(raw, root_pub, now):
     return bytes(signer), nb, na
 
 
-def _ids(v, what, most):
-    """A bstr of sorted, distinct 8-byte ids (revoked hashes, other areas' kids)."""
-    rv = _bstr(v, what, maximum=8 * most)
+def _ids(m, label, what, most):
+    """A bstr of sorted, distinct 8-byte ids (revoked hashes, other areas' kids); label 9
+    (other kids) may be absent."""
+    rv = _bstr(_get(m, label, what) if label == 7 else m.get(label, b""), what,
+               maximum=8 * most)
     if len(rv) & 7:
         _fail(what + " must be whole 8-byte ids")
     for o in range(8, len(rv), 8):  # or the binary search lies
@@ -168,8 +170,8 @@ def open_bundle(bundle, root_pub, now=None, build=True):
     tl.clock_policy = _uint(p.get(3, 1), "policy field 3")
     tl.max_unsynced = _uint(p.get(4, 7 * 86400), "policy field 4")
     tl.reuse_window = _uint(p.get(5, 0), "policy field 5")
-    rv = _ids(_get(m, 7, "revoked"), "revoked", MAX_REVOKED)
-    tl.others = bytes(_ids(m.get(9, b""), "other_kids", MAX_OTHER_KIDS))  # optional; a copy
+    rv = _ids(m, 7, "revoked", MAX_REVOKED)
+    tl.others = bytes(_ids(m, 9, "other_kids", MAX_OTHER_KIDS))  # small: a copy
     tl.serial = _uint(_get(m, 2, "serial"), "serial")
     tl.issued = _uint(_get(m, 3, "issued"), "issued")
     tl.expires = _uint(_get(m, 4, "expires"), "expires")
