@@ -10,18 +10,18 @@ import gc
 import os
 import sys
 
-sys.path.insert(0, "tests/firmware")
+sys.path.insert(0, os.getenv("GERBANG_TESTS") or "tests/firmware")
 # GERBANG_FIRMWARE: a directory of the firmware compiled to .mpy (as deployed); default: source
 sys.path.insert(0, os.getenv("GERBANG_FIRMWARE") or "firmware")
 
 passed = failed = skipped = 0
 for name in sys.argv[1:]:
-    name = name.rsplit("/", 1)[-1]
+    name, _, only = name.rsplit("/", 1)[-1].partition("::")
     if name.endswith(".py"):
         name = name[:-3]
     mod = __import__(name)
     for attr in sorted(dir(mod)):
-        if not attr.startswith("test_"):
+        if not attr.startswith("test_") or (only and attr != only):
             continue
         fn = getattr(mod, attr)
         if not callable(fn):
