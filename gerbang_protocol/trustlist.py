@@ -13,9 +13,9 @@ from .fields import bstr, cbor_map, require, uint
 
 ROLE_TRUSTLIST_SIGNER = 1
 MAX_KEYS = 16
-MAX_REVOKED = 4096
+MAX_REVOKED = 8192
 MAX_OTHER_KIDS = 64  # other areas' issuer kids a list names (docs/PROTOCOL.md §4, label 9)
-MAX_BUNDLE = 40 * 1024
+MAX_BUNDLE = 72 * 1024
 R = Reason.NO_TRUST  # a bad trust list means: no trust
 
 

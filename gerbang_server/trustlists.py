@@ -32,13 +32,12 @@ log = logging.getLogger("gerbang.trustlists")
 
 # The most revoked ids a published list may hold: the largest list a door takes end to end at
 # the ESP32's 112 KiB heap (a sync answer names it, the sync boot streams it to flash, the next
-# boot installs it, the running app decides with it), with three issuer keys (a rotation
-# overlap), measured on the current firmware on both interpreters (docs/SYNC.md "Large trust
-# lists": 500 ids passed, 750 failed on the 64-bit port, where the app's heap binds; the 32-bit
-# one took 2,500), less a margin: heap layouts shift with paths and code size. Raise it with
-# the firmware's measured figure. A revocation beyond it is refused (trustlist_full) rather
-# than stored unpublished: a list the doors cannot take is no list.
-MAX_PUBLISHED_REVOKED = min(400, MAX_REVOKED)
+# boot installs it from the file in pieces, the running app searches it in the trust cache
+# file): the format's cap, 8,192 ids (a 66 KB bundle), measured with three issuer keys (a
+# rotation overlap) on both interpreters (docs/SYNC.md "Large trust lists"). The door's heap
+# no longer grows with the list, so no margin is taken off. A revocation beyond it is refused
+# (trustlist_full) rather than stored unpublished: a list the doors cannot take is no list.
+MAX_PUBLISHED_REVOKED = MAX_REVOKED
 
 MEDIA_TYPE = "application/cbor"
 

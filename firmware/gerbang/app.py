@@ -65,6 +65,9 @@ class App:
         b.wdt.feed()
         mode, delay, save, retries, baud = self._scan_cfg
         self._scan_cfg = None  # needed once
+        # the check's reserve is the set-up's room (with a long list and three keys the
+        # 64-bit port had none left for it); taken back by rest() below
+        self.checker._res = None
         failed = self.scanner.configure(mode=mode, same_delay_ms=delay, save=save,
                                         retries=retries, baud=baud)
         b.wdt.feed()
@@ -76,7 +79,7 @@ class App:
         sys.modules.pop("gerbang.zonebit", None)
         if hasattr(gerbang, "zonebit"):
             delattr(gerbang, "zonebit")
-        gc.collect()
+        self.checker.rest()
         b.events.emit("start", scanner_failed=failed, baud=self.scanner.baud,
                       mem_alloc=_mem_alloc(), mem_free=_mem_free())
         return failed

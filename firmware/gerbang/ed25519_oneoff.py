@@ -84,7 +84,8 @@ def _sum4(a, b, c, d):
 def verify(pub, msg, sig):
     """One-off verify without a comb table for the key (see gerbang.ed25519.verify). msg may
     be a tuple of parts, hashed in order: a trust list's Sig_structure is then never copied
-    whole (tens of KB with thousands of revocations)."""
+    whole (tens of KB with thousands of revocations); a part that is callable is called with
+    the hash and updates it itself (a payload read from a file)."""
     try:
         pub = bytes(pub)
         if len(sig) != 64:
@@ -99,7 +100,10 @@ def verify(pub, msg, sig):
         h = SHA512(sig[:32])
         h.update(pub)
         for part in msg if type(msg) is tuple else (msg,):
-            h.update(part)
+            if callable(part):  # a feeder: hashes its bytes from a file (trustverify)
+                part(h)
+            else:
+                h.update(part)
         k = int.from_bytes(h.digest(), "little") % L
         x, y = pt
         X, Y, Z = mul_vartime(k, (P - x if x else 0, y), scalar_idx(s), base_table())

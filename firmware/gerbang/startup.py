@@ -81,6 +81,9 @@ def build(config, Board, State):
     truststore.drop(("trustcache",))
     stage()
     board = Board(config)
+    if staged:  # said now: the reset below would lose why a staged list was refused
+        board.events.emit("trust", serial=store.serial, error=store.error,
+                          pending_error=store.pending_error)
     # An install or a cache rebuild at this boot leaves the load-time code's qstrs (never
     # freed) and a fragmented heap: reset once, so the scan path starts from the cache in a
     # clean heap. The marker stops a reset loop.
@@ -125,7 +128,8 @@ def build(config, Board, State):
         door.sync_interval_ms <<= min(syncctr.read()[1], 2)
         syncctr = None
         truststore.drop(("syncctr",))
-    board.events.emit("trust", serial=store.serial, error=store.error)
+    board.events.emit("trust", serial=store.serial, error=store.error,
+                      pending_error=store.pending_error)
     return door
 
 

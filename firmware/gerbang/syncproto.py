@@ -8,7 +8,7 @@ from gerbang.reasons import CBOR, SIGNATURE, Reject
 from gerbang.truststore import drop
 
 MAX_RESPONSE = const(65536)
-MAX_BUNDLE = const(40960)  # as gerbang.trustverify's: the largest bundle fetched
+MAX_BUNDLE = const(73728)  # as gerbang.trustverify's: the largest bundle fetched
 _U32 = const(0xFFFFFFFF)
 _BYTES = (bytes, memoryview)
 

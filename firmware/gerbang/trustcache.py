@@ -3,7 +3,8 @@ layout. Every reader and writer goes through it: the boot (load, read), the inst
 (write, gerbang.trustinstall), the sync boot (serial, the held list's serial for its request).
 
 The cache is what the scan path needs from a verified bundle: the list's fields, the
-revocation hashes, the base point's and every issuer key's comb table. It binds itself to the
+revocation hashes (a list of more than _RESIDENT is left here and searched per scan:
+gerbang.truststore.listed), the base point's and every issuer key's comb table. It binds itself to the
 bundle (SHA-256 of the bundle file), the pinned root and the area, and ends with a SHA-256 of
 everything before it: a flipped bit, a truncated file or a cache of another bundle is never
 trusted (read raises _Stale), only rebuilt from the bundle with a full verification. (The hash
@@ -36,7 +37,9 @@ KEY = "<8s32sIII"
 _HDR_SIZE = const(168)
 _KEY_SIZE = const(52)
 _MAX_KEYS = const(16)
-_MAX_REVOKED = const(4096)
+_MAX_REVOKED = const(8192)  # as gerbang.trustverify's
+# A longer revocation list is searched in this file by each scan, not held in the heap
+_RESIDENT = const(128)
 
 
 class _Stale(Exception):
@@ -153,7 +156,20 @@ def read(store, now):
                 keys[kid].append(k)
             else:
                 keys[kid] = [k]
-        tl.revoked = _take(f, h, 8 * nr)
+        if nr > _RESIDENT:  # left in the file, hashed here in pieces (truststore.listed)
+            tl.revoked = (store.cache, _HDR_SIZE + TAB_BYTES + nk * (_KEY_SIZE + TAB_BYTES), nr)
+            buf = bytearray(256)
+            mv = memoryview(buf)
+            left = 8 * nr
+            while left:
+                k = f.readinto(mv[:min(left, 256)])
+                if not k:
+                    raise _Stale("cache truncated")
+                h.update(mv[:k])
+                left -= k
+            buf = mv = None
+        else:
+            tl.revoked = _take(f, h, 8 * nr)
         tl.others = _take(f, h, 8 * no)
         if f.read(32) != h.digest():
             raise _Stale("cache checksum")
@@ -174,12 +190,13 @@ def write(store, trust, digest, pending, fill):
     tmp = store.cache + ".tmp"
     h = hashlib.sha256()
     t = trust
+    rv = t.revoked
     with open(tmp, "wb") as f:
         head = struct.pack(
             HDR, MAGIC, VERSION, len(t.others) >> 3, store.root_pub, digest, t.signer_pub, t.area, t.serial,
             t.issued, t.expires, t.signer_not_before, t.signer_not_after, t.min_doses,
             t.categories, t.clock_policy, t.max_unsynced, t.reuse_window, t.tag_key,
-            len(pending), len(t.revoked) >> 3)
+            len(pending), rv[2] if type(rv) is tuple else len(rv) >> 3)
         for b in (head,) + tuple(base_ready()):
             h.update(b)
             f.write(b)
@@ -190,7 +207,21 @@ def write(store, trust, digest, pending, fill):
             for b in (struct.pack(KEY, kid, pub, af, au, area), tab[0], tab[1]):
                 h.update(b)
                 f.write(b)
-        for b in (t.revoked, t.others):
+        if type(rv) is tuple:  # (path, offset, count) in the bundle file: copied in pieces
+            buf = bytearray(256)
+            mv = memoryview(buf)
+            left = 8 * rv[2]
+            with open(rv[0], "rb") as g:
+                g.seek(rv[1])
+                while left:
+                    k = g.readinto(mv[:min(left, 256)])
+                    if not k:
+                        raise OSError("bundle file short")
+                    h.update(mv[:k])
+                    f.write(mv[:k])
+                    left -= k
+            rv = b""
+        for b in (rv, t.others):
             h.update(b)
             f.write(b)
         f.write(h.digest())

@@ -18,11 +18,18 @@ verification code."""
 import gc
 import hashlib
 import os
+import struct
 
 from gerbang import trustcache
 from gerbang.ed25519_field import base_buffer
 from gerbang.reasons import NO_TRUST, Reject
-from gerbang.truststore import Rollback, drop
+from gerbang.truststore import drop
+
+
+class Rollback(Reject):
+    """A bundle with a lower serial than the one held (a replayed old list): raised by
+    install(). Here, not in the resident truststore: only the install path raises it."""
+
 
 _VERIFY = ("trustverify", "ed25519_oneoff", "ed25519_tables")  # verification and tables
 _LOADTIME = ("trustinstall", "trustcache") + _VERIFY  # all of it, dropped on the way out
@@ -32,6 +39,39 @@ def _verifier():
     from gerbang import trustverify
 
     return trustverify
+
+
+def _held(store):
+    """Serial of the held list when its cache is whole and bound to the stored bundle, the
+    pinned root and the area (every byte hashed, nothing built); None otherwise. The boot's
+    rollback check before a staged install: the held list's tables are never built only to be
+    let go (they split the heap). Here, not in gerbang.trustcache: every boot loads that one,
+    and each name it holds is interned for good; this module only an install boot loads."""
+    try:
+        digest = trustcache.file_digest(store.path)
+        h = hashlib.sha256()
+        buf = bytearray(256)
+        mv = memoryview(buf)
+        with open(store.cache, "rb") as f:
+            head = f.read(168)
+            (magic, ver, _, root, bsha, _, area, s) = struct.unpack_from("<4sBB2x32s32s32sII",
+                                                                         head)
+            if magic != trustcache.MAGIC or ver != trustcache.VERSION or \
+                    root != store.root_pub or bsha != digest or area != store.area:
+                return None
+            h.update(head)
+            left = os.stat(store.cache)[6] - 168 - 32
+            while left > 0:
+                k = f.readinto(mv[:min(left, 256)])
+                if not k:
+                    return None
+                h.update(mv[:k])
+                left -= k
+            if f.read(32) != h.digest():
+                return None
+        return s
+    except (OSError, ValueError):
+        return None
 
 
 def _exists(path):
@@ -57,19 +97,17 @@ def load(store, now):
         store.trust = None
         store.pending_error = None
         if _exists(store.pending):
-            _load(store, now)
-            held = store.serial
-            store.trust = None  # its tables go before the new list is verified
+            held = _held(store)  # a whole cache says which list is held
+            if held is None:  # else the held list is opened (its cache rebuilt) to know
+                _load(store, now)
+                held = store.serial
+                store.trust = None  # its tables go before the new list is verified
             gc.collect()
-            data = None
             try:
-                with open(store.pending, "rb") as f:
-                    data = f.read()
-                _install(store, data, now, held, store.pending)
+                _install(store, store.pending, now, held)
             except Exception as e:  # noqa: BLE001 - a refused staged list: keep the held one
                 store.pending_error = e.args[0] if e.args else repr(e)
             finally:
-                data = None
                 _remove(store.pending)
                 drop(_VERIFY)
         return _load(store, now)
@@ -95,16 +133,12 @@ def _load(store, now):
     if not _exists(store.path):
         store.error = "no trust list stored"
         return False
-    data = None
     try:
-        with open(store.path, "rb") as f:
-            data = f.read()
-        _rebuild(store, data, now)
+        _rebuild(store, now)
     except Exception as e:  # noqa: BLE001 - a broken file means no trust, never a crash
         store.error = "stored trust list refused: %s" % (e.args[0] if e.args else e)
         return False
     finally:
-        data = None
         drop(_VERIFY)
     try:
         store.trust = trustcache.read(store, now)
@@ -117,7 +151,10 @@ def _load(store, now):
 
 
 def _verify(store, bundle, now):
-    tl, pending = _verifier().open_bundle(bundle, store.root_pub, now, False)
+    # bundle: bytes in RAM, or a file's path (str: read in pieces, trustverify.open_file)
+    v = _verifier()
+    tl, pending = v.open_file(bundle, store.root_pub, now) if type(bundle) is str else \
+        v.open_bundle(bundle, store.root_pub, now, False)
     if tl.area != store.area:
         raise Reject(NO_TRUST, "trust list is for area %d, this door is area %d"
                      % (tl.area, store.area))
@@ -142,8 +179,12 @@ def install(store, bundle, now):
     is let go once the new one is checked and stored (two lists' tables at once would not fit
     the door's heap); if the cache cannot be read back, no list is held until load(). See
     docs/FIRMWARE_CORE.md for its heap."""
+    tmp = store.path + ".tmp"
     try:
-        done = _install(store, bundle, now, store.serial)
+        with open(tmp, "wb") as f:  # installed from the file, as at boot
+            f.write(bundle)
+        bundle = None
+        done = _install(store, tmp, now, store.serial)
         if done:
             store.trust = None
             drop(_VERIFY)  # room for the tables read back
@@ -152,15 +193,29 @@ def install(store, bundle, now):
             store.source = "bundle"
         return done
     finally:
+        _remove(tmp)
         drop(_LOADTIME)
 
 
-def _install(store, bundle, now, held, src=None):
-    """Verify bundle, refuse it if expired at now (None: unknown) or older than the held
-    serial, keep it if equal (returns False); else store it (src: the staged file holding
-    these bytes, renamed instead of written again), let the held list go and write the cache.
-    Returns True; the caller reads the cache."""
-    tl, pending = _verify(store, bundle, now)
+def stage(store, bundle):
+    """Store a bundle to be installed by the next load(), at boot, before the scan path is
+    imported (tests and tools; the sync boot streams its download to the same file).
+    Nothing is verified here."""
+    try:
+        tmp = store.pending + ".tmp"
+        with open(tmp, "wb") as f:
+            f.write(bundle)
+        os.rename(tmp, store.pending)
+    finally:
+        drop(_LOADTIME)
+
+
+def _install(store, src, now, held):
+    """Verify the bundle file src (staged, or the online install's temporary file), refuse it
+    if expired at now (None: unknown) or older than the held serial, keep it if equal
+    (returns False); else rename it to the store's bundle, let the held list go and write the
+    cache. Returns True; the caller reads the cache."""
+    tl, pending = _verify(store, src, now)
     if now is not None and not now < tl.expires:
         raise Reject(NO_TRUST, "trust list expired")
     if tl.serial < held:
@@ -168,32 +223,27 @@ def _install(store, bundle, now, held, src=None):
                        % (tl.serial, held))
     if tl.serial == held:
         return False
-    if src is None:
-        tmp = store.path + ".tmp"
-        with open(tmp, "wb") as f:
-            f.write(bundle)
-        src = tmp
     os.rename(src, store.path)  # atomic on littlefs and POSIX
-    digest = hashlib.sha256(bundle).digest()
-    bundle = None
     store.trust = None  # the held list's tables go before the new ones are built
     store.error = "installing"
     gc.collect()
-    _write(store, tl, pending, digest)
+    _write(store, tl, pending)
     return True
 
 
-def _rebuild(store, bundle, now):
+def _rebuild(store, now):
     """Verify the stored bundle again and write its cache (missing, corrupted or stale)."""
-    tl, pending = _verify(store, bundle, now)
-    digest = hashlib.sha256(bundle).digest()
-    bundle = None
+    tl, pending = _verify(store, store.path, now)
     gc.collect()
-    _write(store, tl, pending, digest)
+    _write(store, tl, pending)
 
 
-def _write(store, tl, pending, digest):
+def _write(store, tl, pending):
     from gerbang import ed25519_tables
 
+    rv = tl.revoked
+    if type(rv) is tuple:  # the revocations in the bundle file, which is store.path now
+        tl.revoked = (store.path, rv[1], rv[2])
     ed25519_tables.base_table()  # built, for the cache
-    trustcache.write(store, tl, digest, pending, ed25519_tables.key_table)
+    trustcache.write(store, tl, trustcache.file_digest(store.path), pending,
+                     ed25519_tables.key_table)

@@ -10,16 +10,10 @@ and drops it; this module never imports it (docs/FIRMWARE_CORE.md). A broken sto
 means no trust (every scan NO_TRUST); a broken cache only means a rebuild from the bundle."""
 
 import gc
-import os
 import sys
 
-from gerbang import ed25519  # noqa: F401 - the keys' verify is scan path: import it at boot,
-from gerbang.reasons import Reject  # while the heap is empty, not in the first load
-
-
-class Rollback(Reject):
-    """A bundle with a lower serial than the one held (replayed old list): raised by
-    gerbang.trustinstall.install."""
+# the keys' verify is scan path: imported at boot, while the heap is empty, not in the first load
+from gerbang import ed25519  # noqa: F401
 
 
 def drop(names):
@@ -57,7 +51,28 @@ class Key:
 
 
 def listed(r, h):
-    """Binary search of the 8-byte id h in the sorted bstr r of 8-byte ids."""
+    """Binary search of the 8-byte id h in the sorted bstr r of 8-byte ids, or in a long list
+    left in the trust cache file: r = (path, offset, count), about 13 reads of 8 bytes for
+    5,000 ids (gerbang.trustcache.read; a file gone short raises: the scan is denied
+    INTERNAL). Here and without new names: each name a boot loads is interned for good, and
+    a helper module's few tipped the 64-bit port's app start over a qstr pool step (7 KB)."""
+    if type(r) is tuple:
+        lo = 0
+        hi = r[2]
+        with open(r[0], "rb") as f:
+            while lo < hi:
+                mid = (lo + hi) >> 1
+                f.seek(r[1] + (mid << 3))
+                b = f.read(8)
+                if len(b) != 8:
+                    raise OSError
+                if b == h:
+                    return True
+                if b < h:
+                    lo = mid + 1
+                else:
+                    hi = mid
+        return False
     lo = 0
     hi = len(r) >> 3
     while lo < hi:
@@ -79,7 +94,8 @@ def listed(r, h):
 
 class TrustList:
     """One opened, verified trust list. `revoked` is the sorted 8-byte hash bstr as received
-    (one bytes object, no per-entry objects); `others` the sorted kids of other areas' keys
+    (one bytes object, no per-entry objects), or for a long list where it lies in the cache
+    file (see listed); `others` the sorted kids of other areas' keys
     (label 9): an unknown kid found there is WRONG_AREA, not UNKNOWN_KID."""
 
     def __init__(self):
@@ -98,7 +114,7 @@ class TrustStore:
     `path.new`). `trust` is the TrustList or None; `error` says why there is none; `source`
     says where the held list came from ("cache", or "bundle" when the cache was rebuilt);
     `pending_error` why a staged bundle was refused at the last load (None if none was).
-    Filled by gerbang.trustinstall (load, install)."""
+    Filled by gerbang.trustinstall (load, install, stage)."""
 
     def __init__(self, path, root_pub, area):
         self.path = path
@@ -114,11 +130,3 @@ class TrustStore:
     @property
     def serial(self):
         return self.trust.serial if self.trust else 0
-
-    def stage(self, bundle):
-        """Store a bundle (e.g. from a sync response) to be installed by the next load, at
-        boot, before the scan path is imported. Nothing is verified here."""
-        tmp = self.pending + ".tmp"
-        with open(tmp, "wb") as f:
-            f.write(bundle)
-        os.rename(tmp, self.pending)

@@ -101,7 +101,7 @@ def fits(n: int, interp: Interpreter, mpy: str, base: str, heap: str = "112K") -
         shutil.rmtree(d, ignore_errors=True)
 
 
-def largest(interp: Interpreter, mpy: str, base: str, hi: int = 12000) -> int:
+def largest(interp: Interpreter, mpy: str, base: str, hi: int = 8192) -> int:
     lo = 0  # lo fits (nothing revoked: the typical door), hi does not
     if fits(hi, interp, mpy, base):
         return hi

@@ -111,6 +111,12 @@ def trust_install(store, bundle, now):
     return trustinstall.install(store, bundle, now)
 
 
+def trust_stage(store, bundle):
+    from gerbang import trustinstall
+
+    return trustinstall.stage(store, bundle)
+
+
 def trust_opened(store, bundle, now):
     from gerbang import trustinstall
 
