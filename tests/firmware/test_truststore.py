@@ -6,9 +6,10 @@ import os
 from fakes import exists as _exists
 from fakes import tmpdir
 from fwtest import check, golden, raises, trust_install, trust_load, trust_opened
-from gerbang import cbor_enc, cose, ed25519
+from gerbang import cbor_enc, cose
 from gerbang.reasons import NO_TRUST, Reject
 from gerbang.truststore import TrustList, TrustStore, listed
+from selfchain import ISSUER_PUB, self_made
 
 _PATH = tmpdir("truststore") + "/trust.bin"  # unique per process: runs can overlap
 _G = None
@@ -131,26 +132,8 @@ def test_expired_list_not_installed():
     check(e.reason == NO_TRUST)
 
 
-# A self-made chain for what the golden bundle cannot show (role, sortedness, key caps).
-_ROOT = bytes(range(32))
-_SIGNER = bytes(range(1, 33))
-_ISSUER_PUB = bytes.fromhex("3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c")
-
-
-def _bundle(role=1, revoked=b"", keys=None, area=1, serial=9):
-    root_pub = ed25519.public_key(_ROOT)
-    signer_pub = ed25519.public_key(_SIGNER)
-    kc = cose.sign(_ROOT, cbor_enc.dumps({1: role, 2: signer_pub, 3: 0, 4: 2**32 - 1}),
-                   cose.kid_of(root_pub))
-    if keys is None:
-        keys = [[cose.kid_of(_ISSUER_PUB), _ISSUER_PUB, 0, 2**32 - 1, 1]]
-    tl = {1: area, 2: serial, 3: 100, 4: 2**31, 5: keys, 6: {}, 7: revoked, 8: bytes(16)}
-    lst = cose.sign(_SIGNER, cbor_enc.dumps(tl), cose.kid_of(signer_pub))
-    return root_pub, cbor_enc.dumps([kc, lst])
-
-
 def test_self_made_chain_and_its_rules():
-    root_pub, good = _bundle()
+    root_pub, good = self_made()
     st = TrustStore(_PATH, root_pub, 1)
     tl_ok = trust_opened(st, good, 1000)
     check(tl_ok.serial == 9 and tl_ok.min_doses == 0 and tl_ok.categories == 0b111110)
@@ -158,12 +141,14 @@ def test_self_made_chain_and_its_rules():
     h1, h2 = b"\x01" * 8, b"\x02" * 8
     for kwargs in ({"role": 2}, {"revoked": h2 + h1}, {"revoked": h1 + h1},
                    {"revoked": h1 + b"\x00"}, {"area": 19},
-                   {"keys": [[b"k" * 8, _ISSUER_PUB, 0, 1, 1]] * 17},
+                   {"keys": [[b"k" * 8, ISSUER_PUB, 0, 1, 1]] * 17},
                    {"keys": [[b"k" * 8, b"\xff" * 32, 0, 1, 1]]},  # not a curve point
-                   {"keys": [[b"k" * 8, _ISSUER_PUB, -1, 1, 1]]}):
-        _, b = _bundle(**kwargs)
-        e = raises(Reject, trust_opened, st, b, 1000)
+                   {"keys": [[b"k" * 8, ISSUER_PUB, -1, 1, 1]]}):
+        _, b = self_made(**kwargs)
+        e = raises(Reject, trust_opened, st, b, 1000)  # in RAM
         check(e.reason == NO_TRUST, repr(kwargs))
+        e = raises(Reject, trust_install, st, b, 1000)  # from its file, as at boot
+        check(e.reason == NO_TRUST and st.trust is None, repr(kwargs))
 
 
 def test_revocation_binary_search():
