@@ -37,7 +37,7 @@ def _names(root):
 
 
 class ScanLog:
-    def __init__(self, root, reserve_blocks=20, segment_records=128, statvfs=None,
+    def __init__(self, root, reserve_blocks=40, segment_records=128, statvfs=None,
                  keep_acked=False):
         self.root = root
         self.keep_acked = keep_acked  # True: delete acknowledged segments only for room

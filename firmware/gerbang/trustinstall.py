@@ -31,7 +31,7 @@ class Rollback(Reject):
     install(). Here, not in the resident truststore: only the install path raises it."""
 
 
-_VERIFY = ("trustverify", "ed25519_oneoff", "ed25519_tables")  # verification and tables
+_VERIFY = ("trustfile", "trustverify", "ed25519_oneoff", "ed25519_tables")  # verify, tables
 _LOADTIME = ("trustinstall", "trustcache") + _VERIFY  # all of it, dropped on the way out
 
 
@@ -152,9 +152,12 @@ def _load(store, now):
 
 def _verify(store, bundle, now):
     # bundle: bytes in RAM, or a file's path (str: read in pieces, trustverify.open_file)
-    v = _verifier()
-    tl, pending = v.open_file(bundle, store.root_pub, now) if type(bundle) is str else \
-        v.open_bundle(bundle, store.root_pub, now, False)
+    if type(bundle) is str:
+        from gerbang import trustfile
+
+        tl, pending = trustfile.open_file(bundle, store.root_pub, now)
+    else:
+        tl, pending = _verifier().open_bundle(bundle, store.root_pub, now, False)
     if tl.area != store.area:
         raise Reject(NO_TRUST, "trust list is for area %d, this door is area %d"
                      % (tl.area, store.area))

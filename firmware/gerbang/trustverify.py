@@ -20,7 +20,6 @@ MAX_REVOKED = const(8192)
 MAX_OTHER_KIDS = const(64)
 MAX_BUNDLE = const(73728)  # 72 KiB: 8,192 ids and 16 keys
 MAX_KEYCERT = const(1024)
-_HEAD = const(4096)  # open_file: the bundle's first bytes, up to the revocations' bytes
 _U32 = const(0xFFFFFFFF)
 
 
@@ -56,13 +55,14 @@ def _map(v, what):
 
 def _verified(data, pub, what, src=None):
     """COSE_Sign1 in data (a memoryview) verified with the raw public key pub -> payload.
-    src (open_file): the signed payload is the file's bytes there, not msg.payload."""
+    src = (feeder, length) (gerbang.trustfile): the signed payload is the one the feeder
+    hashes, not msg.payload."""
     try:
         msg = cose.decode(data, True)
     except Reject as e:
         _fail(what + ": " + e.args[0])
     parts = sig_parts(msg.protected, msg.payload) if src is None else \
-        sig_parts(msg.protected, _feeder(src[0], src[1], src[2]), src[2])
+        sig_parts(msg.protected, src[0], src[1])
     if not ed25519.verify(pub, parts, msg.signature):
         _fail(what + ": signature does not verify")
     gc.collect()  # the verify's garbage goes now, so what is kept next is allocated low
@@ -132,116 +132,6 @@ def _ids(m, label, what, most):
     return rv
 
 
-def _feeder(path, off, n):
-    # hashes n bytes of the file from off into h, 256 at a time (ed25519_oneoff.verify)
-    def feed(h):
-        buf = bytearray(256)
-        mv = memoryview(buf)
-        with open(path, "rb") as f:
-            f.seek(off)
-            left = n
-            while left:
-                k = f.readinto(mv[:min(left, 256)])
-                if not k:
-                    raise OSError("bundle file short")
-                h.update(mv[:k])
-                left -= k
-
-    return feed
-
-
-def _file_ids(path, off, n, most):
-    # _ids for the revocations left in the bundle file: whole, sorted and distinct ids
-    if n & 7 or n > 8 * most:
-        _fail("revoked must be whole 8-byte ids, at most %d" % most)
-    prev = None
-    with open(path, "rb") as f:
-        f.seek(off)
-        for _ in range(n >> 3):
-            b = f.read(8)
-            if len(b) != 8:
-                _fail("bundle file short")
-            if prev is not None and not prev < b:
-                _fail("revoked must be sorted and distinct")
-            prev = b
-    return (path, off, n >> 3)
-
-
-def _head(d, major):
-    # the argument of the next CBOR head, which must be of this major type
-    m, ai = d._head()
-    if ai > 27:  # reserved, a break or an indefinite length: the decoder's own Reject
-        d.p -= 1
-        d.item(1)
-    if m != major:
-        _fail("trust bundle layout")
-    return d._arg(ai)
-
-
-def open_file(path, root_pub, now=None):
-    """open_bundle(bundle, root_pub, now, False) for a bundle file, never held whole: the
-    heads and the small fields are read (the first _HEAD bytes and what follows the
-    revocations), a copy of the bundle without the revocations' bytes is verified as usual,
-    the trust list's signature over the file's own payload bytes (hashed from the file) and
-    the revocations checked in the file. tl.revoked is then (path, offset, count) of them
-    there (gerbang.trustcache copies them into the cache). Raises Reject(NO_TRUST)."""
-    import os
-
-    size = os.stat(path)[6]
-    if size > MAX_BUNDLE:
-        _fail("bundle over %d bytes" % MAX_BUNDLE)
-    with open(path, "rb") as f:
-        head = memoryview(f.read(_HEAD))
-        d = cbor._Decoder(head, True)
-        try:
-            if _head(d, 4) != 2:
-                _fail("a trust bundle is [keycert, trustlist]")
-            d.item(1)
-            kc_end = d.p
-            n = _head(d, 2)
-            if d.p + n != size:
-                _fail("bundle: truncated or trailing bytes")
-            tl0 = d.p
-            if d.p < len(head) and head[d.p] >> 5 == 6:  # the COSE tag: checked by cose.decode on the copy
-                _head(d, 6)
-            if _head(d, 4) != 4:
-                _fail("trust list: not a COSE_Sign1")
-            d.item(1)
-            d.item(1)
-            ph = d.p
-            lp = _head(d, 2)
-            ps = d.p
-            rs = None
-            for _ in range(_head(d, 5)):
-                if d.item(1) == 7:
-                    v7 = d.p
-                    rl = _head(d, 2)
-                    rs = d.p
-                    break
-                d.item(1)
-        except Reject as e:
-            _fail("bundle: " + e.args[0])
-        except (TypeError, IndexError, KeyError):  # as cbor.loads: one error type for callers
-            _fail("bundle: malformed")
-        if rs is None:
-            _fail("revoked is missing")
-        if rs + rl > ps + lp or size - (rs + rl) > 2048:
-            _fail("trust bundle layout")
-        f.seek(rs + rl)
-        tail = f.read(size - rs - rl)  # labels after the revocations, then the signature
-    cut = ps + lp - rs - rl
-    pl = bytearray(head[ps:v7])
-    pl.append(0x40)  # the revocations: an empty bstr in the copy
-    pl += tail[:cut]
-    tl = bytearray(head[tl0:ph])
-    cose._bstr_into(tl, pl)
-    tl += tail[cut:]
-    out = bytearray(head[:kc_end])
-    cose._bstr_into(out, tl)
-    head = d = tail = pl = tl = None
-    return open_bundle(out, root_pub, now, False, (path, ps, lp, rs, rl))
-
-
 def open_bundle(bundle, root_pub, now=None, build=True, src=None):
     """Verify a trust bundle (§4) against the pinned root; returns a TrustList or raises
     Reject(NO_TRUST). now=None skips the key certificate's validity (clock unknown).
@@ -286,9 +176,7 @@ def open_bundle(bundle, root_pub, now=None, build=True, src=None):
     tl.clock_policy = _uint(p.get(3, 1), "policy field 3")
     tl.max_unsynced = _uint(p.get(4, 7 * 86400), "policy field 4")
     tl.reuse_window = _uint(p.get(5, 0), "policy field 5")
-    rv = _ids(m, 7, "revoked", MAX_REVOKED)
-    if src is not None:  # open_file: the revocations are the file's
-        rv = _file_ids(src[0], src[3], src[4], MAX_REVOKED)
+    rv = _ids(m, 7, "revoked", MAX_REVOKED)  # (gerbang.trustfile: an empty stand-in)
     tl.others = bytes(_ids(m, 9, "other_kids", MAX_OTHER_KIDS))  # small: a copy
     tl.serial = _uint(_get(m, 2, "serial"), "serial")
     tl.issued = _uint(_get(m, 3, "issued"), "issued")

@@ -90,7 +90,7 @@ def flip(path, i):
 
 
 class Poison:
-    """Stands in for gerbang.trustverify: any use of the verification code fails."""
+    """Stands in for the verification code: any use of it fails."""
 
     __file__ = "poison"
 
@@ -98,25 +98,26 @@ class Poison:
         raise RuntimeError("verification code used")
 
 
+_VERIFICATION = ("trustverify", "trustfile")
+
+
 def without_verification(fn):
     import gerbang
 
-    saved = sys.modules.get("gerbang.trustverify")
-    had = hasattr(gerbang, "trustverify")
-    old = getattr(gerbang, "trustverify", None)
+    saved = [(n, sys.modules.get("gerbang." + n), getattr(gerbang, n, None)) for n in _VERIFICATION]
     poison = Poison()
-    sys.modules["gerbang.trustverify"] = poison
-    gerbang.trustverify = poison
+    for n in _VERIFICATION:
+        sys.modules["gerbang." + n] = poison
+        setattr(gerbang, n, poison)
     try:
         return fn()
     finally:
-        if saved is None:
-            del sys.modules["gerbang.trustverify"]
-        else:
-            sys.modules["gerbang.trustverify"] = saved
-        if had:
-            gerbang.trustverify = old
-        else:
-            delattr(gerbang, "trustverify")
-
-
+        for n, mod, attr in saved:
+            if mod is None:
+                del sys.modules["gerbang." + n]
+            else:
+                sys.modules["gerbang." + n] = mod
+            if attr is None:
+                delattr(gerbang, n)
+            else:
+                setattr(gerbang, n, attr)

@@ -1,4 +1,4 @@
-"""A trust bundle installed from its file (gerbang.trustverify.open_file: never held whole, the
+"""A trust bundle installed from its file (gerbang.trustfile.open_file: never held whole, the
 signature over the file's own payload hashed from the file) against the same bundle in RAM
 (open_bundle): the same lists accepted with the same fields, the same damaged bundles refused.
 A long list's revocations stay in the trust cache file, are found there by
@@ -48,7 +48,10 @@ def _outcome(tv, path, data, root):
     Reject(NO_TRUST); anything else fails the test."""
     _write(path, data)
     try:
-        tl, pending = tv.open_file(path, root, None)
+        from gerbang import trustfile
+
+        tl, pending = trustfile.open_file(path, root, None)
+        trustfile = None
         got = _fields(tl, _file_revoked(tl.revoked), pending)
     except Reject as e:
         check(e.reason == NO_TRUST, e.args[0])
@@ -85,7 +88,7 @@ def test_file_and_ram_paths_agree_on_every_damaged_bundle():
         check(refused >= 60, "only %d damaged bundles refused" % refused)
     finally:
         tv = None
-        drop(("trustverify", "ed25519_oneoff", "ed25519_tables"))
+        drop(("trustfile", "trustverify", "ed25519_oneoff", "ed25519_tables"))
 
 
 def test_file_and_ram_paths_agree_on_self_made_lists():
@@ -103,7 +106,7 @@ def test_file_and_ram_paths_agree_on_self_made_lists():
             check(_outcome(tv, _DIR + "/s.bin", b, root) == ok, "%d bytes, ok=%r" % (n, ok))
     finally:
         tv = None
-        drop(("trustverify", "ed25519_oneoff", "ed25519_tables"))
+        drop(("trustfile", "trustverify", "ed25519_oneoff", "ed25519_tables"))
 
 
 def _id(i):
