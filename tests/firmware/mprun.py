@@ -1,16 +1,18 @@
 """Run firmware test modules under the MicroPython unix port (the pytest of the device side).
 
     micropython -X heapsize=112K tests/firmware/mprun.py test_cbor [test_x ...]
+    micropython -X heapsize=112K tests/firmware/mprun.py test_check.py::test_clock_policy
 
-Run from the repository root. Calls every `test_*` function of each module (no fixtures) and
-prints `N passed, N failed` as its last line; exit status 1 on any failure.
+Run from the repository root. Calls every `test_*` function of each module (no fixtures; or
+the one named after `::`) and prints `N passed, N failed` as its last line; exit status 1 on
+any failure.
 """
 
 import gc
 import os
 import sys
 
-sys.path.insert(0, os.getenv("GERBANG_TESTS") or "tests/firmware")
+sys.path.insert(0, "tests/firmware")
 # GERBANG_FIRMWARE: a directory of the firmware compiled to .mpy (as deployed); default: source
 sys.path.insert(0, os.getenv("GERBANG_FIRMWARE") or "firmware")
 
