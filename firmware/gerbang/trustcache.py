@@ -61,16 +61,32 @@ def file_digest(path):
 
 
 def serial(path, root_pub, area):
-    """Serial of the list whose cache is path + ".cache", from its header alone (for the
-    pinned root and area), without loading the list; 0 when there is none. Only a hint (the
-    sync request's trust serial: the server sends a bundle above it); whatever comes back is
-    verified in full when it is installed."""
+    """Serial of the list held at path, from its cache's header, when the cache is whole (every
+    byte hashed, nothing built) and bound to the bundle at path, the pinned root and the area;
+    0 otherwise. The sync request's trust serial (the server sends a bundle above it) and the
+    boot's rollback check before a staged install (gerbang.trustinstall: the held list's tables
+    are then never built only to be let go)."""
     try:
+        digest = file_digest(path)
+        h = hashlib.sha256()
+        buf = bytearray(256)
+        mv = memoryview(buf)
         with open(path + ".cache", "rb") as f:
-            h = f.read(_HDR_SIZE)
-        (magic, ver, root, _, _, a, s) = struct.unpack_from("<4sB3x32s32s32sII", h)
-        if magic == MAGIC and ver == VERSION and root == root_pub and a == area:
-            return s
+            head = f.read(_HDR_SIZE)
+            (magic, ver, root, bsha, _, a, s) = struct.unpack_from("<4sB3x32s32s32sII", head)
+            if magic != MAGIC or ver != VERSION or root != root_pub or bsha != digest or \
+                    a != area:
+                return 0
+            h.update(head)
+            left = os.stat(path + ".cache")[6] - _HDR_SIZE - 32
+            while left > 0:
+                k = f.readinto(mv[:min(left, 256)])
+                if not k:
+                    return 0
+                h.update(mv[:k])
+                left -= k
+            if f.read(32) == h.digest():
+                return s
     except (OSError, ValueError):
         pass
     return 0

@@ -88,8 +88,8 @@ def open_file(path, root_pub, now=None):
             if d.p + n != size:
                 _fail("bundle: truncated or trailing bytes")
             tl0 = d.p
-            if d.p < len(head) and head[d.p] >> 5 == 6:  # the COSE tag: checked by cose.decode on the copy
-                _head(d, 6)
+            if d.p < len(head) and head[d.p] >> 5 == 6:
+                _head(d, 6)  # the COSE tag: cose.decode checks it on the copy
             if _head(d, 4) != 4:
                 _fail("trust list: not a COSE_Sign1")
             d.item(1)

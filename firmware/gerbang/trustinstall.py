@@ -16,9 +16,7 @@ reference and the next collection frees them. A boot from a good cache never imp
 verification code."""
 
 import gc
-import hashlib
 import os
-import struct
 
 from gerbang import trustcache
 from gerbang.ed25519_field import base_buffer
@@ -39,39 +37,6 @@ def _verifier():
     from gerbang import trustverify
 
     return trustverify
-
-
-def _held(store):
-    """Serial of the held list when its cache is whole and bound to the stored bundle, the
-    pinned root and the area (every byte hashed, nothing built); None otherwise. The boot's
-    rollback check before a staged install: the held list's tables are never built only to be
-    let go (they split the heap). Here, not in gerbang.trustcache: every boot loads that one,
-    and each name it holds is interned for good; this module only an install boot loads."""
-    try:
-        digest = trustcache.file_digest(store.path)
-        h = hashlib.sha256()
-        buf = bytearray(256)
-        mv = memoryview(buf)
-        with open(store.cache, "rb") as f:
-            head = f.read(168)
-            (magic, ver, _, root, bsha, _, area, s) = struct.unpack_from("<4sBB2x32s32s32sII",
-                                                                         head)
-            if magic != trustcache.MAGIC or ver != trustcache.VERSION or \
-                    root != store.root_pub or bsha != digest or area != store.area:
-                return None
-            h.update(head)
-            left = os.stat(store.cache)[6] - 168 - 32
-            while left > 0:
-                k = f.readinto(mv[:min(left, 256)])
-                if not k:
-                    return None
-                h.update(mv[:k])
-                left -= k
-            if f.read(32) != h.digest():
-                return None
-        return s
-    except (OSError, ValueError):
-        return None
 
 
 def _exists(path):
@@ -97,8 +62,10 @@ def load(store, now):
         store.trust = None
         store.pending_error = None
         if _exists(store.pending):
-            held = _held(store)  # a whole cache says which list is held
-            if held is None:  # else the held list is opened (its cache rebuilt) to know
+            # a whole cache says which list is held; else the list is opened (its cache
+            # rebuilt) to know
+            held = trustcache.serial(store.path, store.root_pub, store.area)
+            if not held:
                 _load(store, now)
                 held = store.serial
                 store.trust = None  # its tables go before the new list is verified

@@ -18,6 +18,7 @@ from trustcache_fixture import (
     read,
     store,
     without_verification,
+    write,
 )
 
 _FIELDS = ("area", "serial", "issued", "expires", "min_doses", "categories", "clock_policy",
@@ -143,3 +144,23 @@ def test_key_certificate_validity_checked_from_the_cache():
     check(not trust_load(st, 2**40) and st.trust is None and "validity" in st.error)
     check(trust_load(st, golden_fields()["now"]) and st.source == "cache")
 
+
+
+def test_serial_only_from_a_whole_cache_bound_to_its_bundle():
+    from gerbang.trustcache import serial
+
+    g = golden_fields()
+    root = bytes.fromhex(g["root_pub"])
+    installed()
+    check(serial(PATH, root, g["area"]) == 5)
+    check(serial(PATH, root, 2) == 0 and serial(PATH, bytes(32), g["area"]) == 0)
+    copy(PATH + ".cache", PATH + ".saved")
+    flip(PATH + ".cache", 4000)  # inside a key table: the header alone would still read 5
+    check(serial(PATH, root, g["area"]) == 0)
+    copy(PATH + ".saved", PATH + ".cache")
+    check(serial(PATH, root, g["area"]) == 5)
+    write(PATH, bytes.fromhex(g["bundle_older"]))  # another bundle beside this cache
+    check(serial(PATH, root, g["area"]) == 0)
+    os.remove(PATH + ".cache")
+    check(serial(PATH, root, g["area"]) == 0)
+    os.remove(PATH + ".saved")

@@ -14,6 +14,7 @@ from trustcache_fixture import (
     clean,
     copy,
     digest,
+    flip,
     golden_fields,
     installed,
     read,
@@ -59,6 +60,12 @@ def test_rollback_refused_online_and_at_boot():
     st = store()
     check(trust_load(st, None) and st.serial == 5 and "rollback" in st.pending_error)
     check(not _exists(PATH + ".new") and read(PATH) == bytes.fromhex(g["bundle"]))
+    # with the cache damaged the held serial is not read from it: the list is opened (its
+    # cache rebuilt) and the older staged list is still refused
+    trust_stage(st, bytes.fromhex(g["bundle_older"]))
+    flip(PATH + ".cache", 3000)
+    st = store()
+    check(trust_load(st, None) and st.serial == 5 and "rollback" in st.pending_error)
     trust_stage(st, bytes.fromhex(g["bundle"]))  # the same list again: kept, no error
     check(trust_load(st, None) and st.serial == 5 and st.pending_error is None)
 
