@@ -81,13 +81,13 @@ def build(config, Board, State):
     truststore.drop(("trustcache",))
     stage()
     board = Board(config)
-    if staged:  # said now: the reset below would lose why a staged list was refused
-        board.events.emit("trust", serial=store.serial, error=store.error,
-                          pending_error=store.pending_error)
     # An install or a cache rebuild at this boot leaves the load-time code's qstrs (never
     # freed) and a fragmented heap: reset once, so the scan path starts from the cache in a
     # clean heap. The marker stops a reset loop.
     if (staged or store.source == "bundle") and timekeeper.marker(board.state) != b"R":
+        # said before the reset, which would lose why a staged list was refused
+        board.events.emit("trust", serial=store.serial, error=store.error,
+                          pending_error=store.pending_error)
         timekeeper.marker(board.state, b"R")
         board.reset()
     else:

@@ -252,7 +252,7 @@ def _exchange(cfg, board, post, ev, counter, fails):
     from gerbang import trustcache
     from gerbang.truststore import TrustStore, drop
 
-    serial = trustcache.serial(path, root_pub, cfg["area"])  # the held list's (0: none whole)
+    serial = trustcache.serial(path, root_pub, cfg["area"])  # the held list's, a hint
     trustcache = None
     drop(("trustcache",))  # before the rest is imported: its room is theirs
     kid = cose.kid_of(ed25519.public_key(seed))

@@ -46,45 +46,51 @@ class _Stale(Exception):
     """The cache cannot be used (missing, corrupted, for another bundle): rebuild it."""
 
 
-def file_digest(path):
-    """SHA-256 of a file, read in small pieces (a bundle can be up to 40 KB)."""
-    h = hashlib.sha256()
+def pour(f, h, n, out=None):
+    """Hash the next n bytes of the open file f into h in 256-byte pieces, and write them to
+    the open file out when given; OSError when f ends first. Every long read of the trust
+    files goes through it: a bundle, a cache, a long revocation list (up to 72 KB) never has
+    to be in the heap whole."""
     buf = bytearray(256)
     mv = memoryview(buf)
+    while n:
+        k = f.readinto(mv[:min(n, 256)])
+        if not k:
+            raise OSError("trust file short")
+        h.update(mv[:k])
+        if out is not None:
+            out.write(mv[:k])
+        n -= k
+
+
+def file_digest(path):
+    """SHA-256 of a file, read in small pieces (a bundle can be up to 72 KiB)."""
+    h = hashlib.sha256()
     with open(path, "rb") as f:
-        while True:
-            n = f.readinto(buf)
-            if not n:
-                break
-            h.update(mv[:n])
+        pour(f, h, os.stat(path)[6])
     return h.digest()
 
 
-def serial(path, root_pub, area):
-    """Serial of the list held at path, from its cache's header, when the cache is whole (every
-    byte hashed, nothing built) and bound to the bundle at path, the pinned root and the area;
-    0 otherwise. The sync request's trust serial (the server sends a bundle above it) and the
-    boot's rollback check before a staged install (gerbang.trustinstall: the held list's tables
-    are then never built only to be let go)."""
+def serial(path, root_pub, area, digest=None):
+    """Serial of the list held at path, from its cache's header (for the pinned root and
+    area), without loading the list; 0 when there is none. Without digest only a hint (the
+    sync request's trust serial: the server sends a bundle above it; whatever comes back is
+    verified in full when it is installed). With digest (the stored bundle's SHA-256) the
+    cache must also be bound to that bundle and whole, every byte hashed, nothing built: the
+    install boot's rollback check (gerbang.trustinstall; the held list's tables are then never
+    built only to be let go)."""
     try:
-        digest = file_digest(path)
-        h = hashlib.sha256()
-        buf = bytearray(256)
-        mv = memoryview(buf)
         with open(path + ".cache", "rb") as f:
             head = f.read(_HDR_SIZE)
             (magic, ver, root, bsha, _, a, s) = struct.unpack_from("<4sB3x32s32s32sII", head)
-            if magic != MAGIC or ver != VERSION or root != root_pub or bsha != digest or \
-                    a != area:
+            if magic != MAGIC or ver != VERSION or root != root_pub or a != area:
                 return 0
-            h.update(head)
-            left = os.stat(path + ".cache")[6] - _HDR_SIZE - 32
-            while left > 0:
-                k = f.readinto(mv[:min(left, 256)])
-                if not k:
-                    return 0
-                h.update(mv[:k])
-                left -= k
+            if digest is None:
+                return s
+            if bsha != digest:
+                return 0
+            h = hashlib.sha256(head)
+            pour(f, h, os.stat(path + ".cache")[6] - _HDR_SIZE - 32)
             if f.read(32) == h.digest():
                 return s
     except (OSError, ValueError):
@@ -174,16 +180,7 @@ def read(store, now):
                 keys[kid] = [k]
         if nr > _RESIDENT:  # left in the file, hashed here in pieces (truststore.listed)
             tl.revoked = (store.cache, _HDR_SIZE + TAB_BYTES + nk * (_KEY_SIZE + TAB_BYTES), nr)
-            buf = bytearray(256)
-            mv = memoryview(buf)
-            left = 8 * nr
-            while left:
-                k = f.readinto(mv[:min(left, 256)])
-                if not k:
-                    raise _Stale("cache truncated")
-                h.update(mv[:k])
-                left -= k
-            buf = mv = None
+            pour(f, h, 8 * nr)
         else:
             tl.revoked = _take(f, h, 8 * nr)
         tl.others = _take(f, h, 8 * no)
@@ -224,18 +221,9 @@ def write(store, trust, digest, pending, fill):
                 h.update(b)
                 f.write(b)
         if type(rv) is tuple:  # (path, offset, count) in the bundle file: copied in pieces
-            buf = bytearray(256)
-            mv = memoryview(buf)
-            left = 8 * rv[2]
             with open(rv[0], "rb") as g:
                 g.seek(rv[1])
-                while left:
-                    k = g.readinto(mv[:min(left, 256)])
-                    if not k:
-                        raise OSError("bundle file short")
-                    h.update(mv[:k])
-                    f.write(mv[:k])
-                    left -= k
+                pour(g, h, 8 * rv[2], f)
             rv = b""
         for b in (rv, t.others):
             h.update(b)

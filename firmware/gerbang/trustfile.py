@@ -13,7 +13,7 @@ import os
 
 from micropython import const
 
-from gerbang import cbor, cose, trustverify
+from gerbang import cbor, cose, trustcache, trustverify
 from gerbang.reasons import NO_TRUST, Reject
 
 _HEAD = const(4096)  # the bundle's first bytes: up to the revocations' bytes
@@ -24,19 +24,11 @@ def _fail(msg):
 
 
 def _feeder(path, off, n):
-    # hashes n bytes of the file from off into h, 256 at a time (ed25519_oneoff.verify)
+    # hashes n bytes of the file from off into h (ed25519_oneoff.verify calls it with h)
     def feed(h):
-        buf = bytearray(256)
-        mv = memoryview(buf)
         with open(path, "rb") as f:
             f.seek(off)
-            left = n
-            while left:
-                k = f.readinto(mv[:min(left, 256)])
-                if not k:
-                    raise OSError("bundle file short")
-                h.update(mv[:k])
-                left -= k
+            trustcache.pour(f, h, n)
 
     return feed
 

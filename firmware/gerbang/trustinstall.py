@@ -64,7 +64,8 @@ def load(store, now):
         if _exists(store.pending):
             # a whole cache says which list is held; else the list is opened (its cache
             # rebuilt) to know
-            held = trustcache.serial(store.path, store.root_pub, store.area)
+            held = _exists(store.path) and trustcache.serial(
+                store.path, store.root_pub, store.area, trustcache.file_digest(store.path))
             if not held:
                 _load(store, now)
                 held = store.serial
@@ -118,7 +119,7 @@ def _load(store, now):
 
 
 def _verify(store, bundle, now):
-    # bundle: bytes in RAM, or a file's path (str: read in pieces, trustverify.open_file)
+    # bundle: bytes in RAM, or a file's path (str: read in pieces, trustfile.open_file)
     if type(bundle) is str:
         from gerbang import trustfile
 

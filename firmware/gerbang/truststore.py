@@ -56,40 +56,33 @@ def listed(r, h):
     5,000 ids (gerbang.trustcache.read; a file gone short raises: the scan is denied
     INTERNAL). Here and without new names: each name a boot loads is interned for good, and
     a helper module's few tipped the 64-bit port's app start over a qstr pool step (7 KB)."""
+    f = None
     if type(r) is tuple:
-        lo = 0
+        f = open(r[0], "rb")
         hi = r[2]
-        with open(r[0], "rb") as f:
-            while lo < hi:
-                mid = (lo + hi) >> 1
+    else:
+        hi = len(r) >> 3
+    lo = 0
+    try:
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if f is None:
+                b = r[mid << 3:(mid << 3) + 8]
+            else:
                 f.seek(r[1] + (mid << 3))
                 b = f.read(8)
                 if len(b) != 8:
                     raise OSError
-                if b == h:
-                    return True
-                if b < h:
-                    lo = mid + 1
-                else:
-                    hi = mid
+            if b == h:
+                return True
+            if b < h:
+                lo = mid + 1
+            else:
+                hi = mid
         return False
-    lo = 0
-    hi = len(r) >> 3
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        o = mid << 3
-        c = 0
-        for i in range(8):
-            c = r[o + i] - h[i]
-            if c:
-                break
-        if not c:
-            return True
-        if c < 0:
-            lo = mid + 1
-        else:
-            hi = mid
-    return False
+    finally:
+        if f is not None:
+            f.close()
 
 
 class TrustList:

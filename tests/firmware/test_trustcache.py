@@ -146,21 +146,22 @@ def test_key_certificate_validity_checked_from_the_cache():
 
 
 
-def test_serial_only_from_a_whole_cache_bound_to_its_bundle():
-    from gerbang.trustcache import serial
+def test_serial_a_hint_from_the_header_or_checked_whole_against_the_bundle():
+    from gerbang.trustcache import file_digest, serial
 
     g = golden_fields()
     root = bytes.fromhex(g["root_pub"])
     installed()
-    check(serial(PATH, root, g["area"]) == 5)
-    check(serial(PATH, root, 2) == 0 and serial(PATH, bytes(32), g["area"]) == 0)
+    bundle = file_digest(PATH)
+    check(serial(PATH, root, g["area"]) == 5 and serial(PATH, root, g["area"], bundle) == 5)
+    check(serial(PATH, root, 2) == 0 and serial(PATH, bytes(32), g["area"], bundle) == 0)
     copy(PATH + ".cache", PATH + ".saved")
-    flip(PATH + ".cache", 4000)  # inside a key table: the header alone would still read 5
-    check(serial(PATH, root, g["area"]) == 0)
+    flip(PATH + ".cache", 4000)  # inside a key table: the header still reads 5
+    check(serial(PATH, root, g["area"]) == 5 and serial(PATH, root, g["area"], bundle) == 0)
     copy(PATH + ".saved", PATH + ".cache")
-    check(serial(PATH, root, g["area"]) == 5)
+    check(serial(PATH, root, g["area"], bundle) == 5)
     write(PATH, bytes.fromhex(g["bundle_older"]))  # another bundle beside this cache
-    check(serial(PATH, root, g["area"]) == 0)
+    check(serial(PATH, root, g["area"], file_digest(PATH)) == 0)
     os.remove(PATH + ".cache")
-    check(serial(PATH, root, g["area"]) == 0)
+    check(serial(PATH, root, g["area"]) == 0 and serial(PATH, root, g["area"], bundle) == 0)
     os.remove(PATH + ".saved")
